@@ -1,0 +1,39 @@
+# fleet_assets: `make demo` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export FLEET_HOME ?= $(CURDIR)/.fleet
+export DAGSTER_HOME ?= $(FLEET_HOME)/dagster_home
+
+.PHONY: install demo test lint dev sandbox bench chaos clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/fleet demo
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check fleet_assets fleet_assets_tests bench
+
+sandbox: $(STAMP)
+	$(BIN)/fleet sandbox
+
+# The Dagster UI (webserver + daemon) on http://127.0.0.1:3000, with the sandbox running.
+dev: $(STAMP)
+	mkdir -p $(DAGSTER_HOME)
+	test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/fleet sandbox & trap 'kill $$!' EXIT; \
+	  $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf $(FLEET_HOME)

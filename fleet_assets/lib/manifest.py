@@ -1,0 +1,76 @@
+"""The partition manifest: one JSON line per URL, the proof that a partition is complete.
+
+Fields: ``url``, ``natural_key``, ``status`` (``stored`` | ``gone`` | ``pending`` |
+``disallowed``), ``http_status``, ``failure_class`` (A-D or null), ``reason``,
+``object_key``, ``content_sha256`` and ``bytes`` (of the decoded body), ``attempts``,
+``fetched_at``. The file is sorted by URL and serialised with sorted keys, so the same
+ledger is always the same bytes; ``fetched_at`` is the only wall-clock value and it is never
+part of a key. A re-run carries finished entries over unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, replace
+
+STORED = "stored"
+GONE = "gone"
+PENDING = "pending"
+DISALLOWED = "disallowed"
+TERMINAL = frozenset({STORED, GONE, DISALLOWED})
+STATUSES = frozenset({STORED, GONE, PENDING, DISALLOWED})
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    url: str
+    natural_key: str
+    status: str
+    http_status: int | None = None
+    failure_class: str | None = None
+    reason: str = ""
+    object_key: str | None = None
+    content_sha256: str | None = None
+    bytes: int = 0
+    attempts: int = 0
+    fetched_at: str | None = None
+    due_at: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"manifest status {self.status!r} is not one of {sorted(STATUSES)}")
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    def with_attempt(self, **changes: object) -> ManifestEntry:
+        return replace(self, attempts=self.attempts + 1, **changes)  # type: ignore[arg-type]
+
+
+def dumps(entries: Iterable[ManifestEntry]) -> bytes:
+    lines = [
+        json.dumps(asdict(e), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        for e in sorted(entries, key=lambda e: e.url)
+    ]
+    return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
+
+
+def loads(data: bytes) -> list[ManifestEntry]:
+    entries = []
+    for n, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entries.append(ManifestEntry(**json.loads(line)))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"manifest line {n} is not a manifest entry: {exc}") from None
+    return entries
+
+
+def summary(entries: Iterable[ManifestEntry]) -> dict[str, int]:
+    counts = {s: 0 for s in sorted(STATUSES)}
+    for e in entries:
+        counts[e.status] += 1
+    return counts
