@@ -16,9 +16,9 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from cssselect import SelectorError
 from lxml import etree, html
 from lxml.cssselect import CSSSelector
-from cssselect import SelectorError
 
 from fleet_assets.lib.targets import FieldRule, RecordRules, Selector
 

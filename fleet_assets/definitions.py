@@ -1,0 +1,13 @@
+"""The code location: assembles assets, jobs and resources; no logic lives here."""
+
+import dagster as dg
+
+from fleet_assets.assets import ALL as ASSETS
+from fleet_assets.jobs import ingest_job
+from fleet_assets.resources import build_resources
+
+defs = dg.Definitions(
+    assets=ASSETS,
+    jobs=[ingest_job],
+    resources=build_resources(),
+)

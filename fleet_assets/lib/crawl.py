@@ -1,0 +1,334 @@
+"""Fetch one partition (target x day) into the object store: the ``raw_pages`` transition.
+
+One call of ``PartitionCrawler.run`` is one attempt. It never loops on failures: pages
+that end in a retryable class (A transient, B environmental) stay ``pending`` in the
+manifest with their class and due time, and the caller (the Dagster step) decides when the
+next attempt runs. Finished pages are never fetched again: their objects are put-if-absent
+and their manifest entries are carried over unchanged, so a re-run of a complete partition
+sends zero requests and rewrites nothing.
+
+Reads from the target: ``urls`` / ``listing``, ``politeness`` (max_concurrency,
+requests_per_second, obey_robots), ``max_body_bytes``, ``timeout_seconds``,
+``refetch_tombstoned``; and the class policies (``retry``) for due times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import json
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from fleet_assets.lib import keys
+from fleet_assets.lib import manifest as mf
+from fleet_assets.lib.backoff import full_jitter, next_wait, parse_retry_after
+from fleet_assets.lib.extract import extract_links, first_link
+from fleet_assets.lib.failures import (
+    ClassPolicy,
+    FailureClass,
+    FetchOutcome,
+    ProxiesExhausted,
+    Taxonomy,
+)
+from fleet_assets.lib.fetch import HttpFetcher
+from fleet_assets.lib.proxies import Proxy, ProxyPool
+from fleet_assets.lib.ratelimit import HostLimiter
+from fleet_assets.lib.robots import RobotsPolicy
+from fleet_assets.lib.store import ObjectMissing, ObjectStore
+from fleet_assets.lib.targets import Target
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class CrawlResult:
+    entries: tuple[mf.ManifestEntry, ...]
+    requests: int
+    listing_requests: int
+    newly_stored: int
+    carried_over: int
+    bytes_stored: int
+    outcomes: dict[str, int]
+    proxies_rotated: int
+    duration_seconds: float
+    attempt: int
+
+    @property
+    def pending(self) -> tuple[mf.ManifestEntry, ...]:
+        return tuple(e for e in self.entries if e.status == mf.PENDING)
+
+    @property
+    def complete(self) -> bool:
+        return not self.pending
+
+    def pending_by_class(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for e in self.pending:
+            out.setdefault(e.failure_class or "?", []).append(e.url)
+        return out
+
+    def next_due(self) -> float | None:
+        dues = [e.due_at for e in self.pending if e.due_at is not None]
+        return min(dues) if dues else None
+
+    def counts(self) -> dict[str, int]:
+        return mf.summary(self.entries)
+
+
+@dataclass
+class _Tally:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    requests: int = 0
+    newly_stored: int = 0
+    bytes_stored: int = 0
+    rotated: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+
+    def add(self, **kv: int) -> None:
+        with self.lock:
+            for k, v in kv.items():
+                setattr(self, k, getattr(self, k) + v)
+
+    def outcome(self, label: str) -> None:
+        with self.lock:
+            self.outcomes[label] += 1
+
+
+class ListingFailed(Exception):
+    """A listing page could not be fetched; carries the page's failure class."""
+
+    def __init__(self, url: str, failure: FailureClass, reason: str, wait: float) -> None:
+        super().__init__(f"listing page {url} failed ({failure.value}): {reason}")
+        self.url, self.failure, self.reason, self.wait = url, failure, reason, wait
+
+
+class PartitionCrawler:
+    def __init__(
+        self,
+        target: Target,
+        date: str,
+        store: ObjectStore,
+        fetcher: HttpFetcher,
+        taxonomy: Taxonomy,
+        policies: dict[FailureClass, ClassPolicy],
+        proxies: ProxyPool | None = None,
+        attempt: int = 0,
+        rng: random.Random | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        self.target, self.date, self.store, self.fetcher = target, keys.check_date(date), store, fetcher
+        self.taxonomy, self.policies, self.proxies = taxonomy, policies, proxies
+        self.attempt, self.clock = attempt, clock
+        self.rng = rng or random.Random()
+        self.limiter = HostLimiter(
+            rate_per_second=target.politeness.requests_per_second,
+            max_concurrency=target.politeness.max_concurrency,
+        )
+        self._robots: dict[str, RobotsPolicy] = {}
+        self._robots_lock = threading.Lock()
+        self._tally = _Tally()
+
+    # -- discovery ---------------------------------------------------------------------------
+    def discover(self) -> list[str]:
+        """The day's URLs: from the stored listing, the URL list, or the listing pages."""
+        if self.target.listing is None:
+            return self.target.urls_for(self.date)
+        key = keys.listing_key(self.target.name, self.date)
+        try:
+            return list(json.loads(self.store.get(key))["urls"])
+        except ObjectMissing:
+            pass
+        listing = self.target.listing
+        url: str | None = listing.start_url.replace("{date}", self.date)
+        found: dict[str, None] = {}
+        seen_pages: set[str] = set()
+        while url is not None and len(seen_pages) < listing.max_pages and url not in seen_pages:
+            seen_pages.add(url)
+            try:
+                outcome = self._fetch(url)
+            except ProxiesExhausted as exc:
+                raise ListingFailed(url, FailureClass.ENVIRONMENTAL, str(exc),
+                                    max(0.0, exc.until - self.clock())) from None
+            verdict = self.taxonomy.classify(outcome)
+            if verdict.failure is not None:
+                raise ListingFailed(url, verdict.failure, verdict.reason,
+                                    self._wait(verdict.failure, outcome))
+            body = outcome.body or b""
+            for link in extract_links(body, listing.link, url):
+                found.setdefault(link, None)
+            url = first_link(body, listing.next_page, url) if listing.next_page else None
+        urls = list(found)
+        doc = json.dumps({"urls": urls, "pages": len(seen_pages)}, sort_keys=True).encode()
+        self.store.put_if_absent(key, doc)
+        return urls
+
+    # -- one attempt -------------------------------------------------------------------------
+    def run(self) -> CrawlResult:
+        started = time.monotonic()
+        previous = self._previous_manifest()
+        listing_before = self._tally.requests
+        urls = self.discover()
+        listing_requests = self._tally.requests - listing_before
+        carried: dict[str, mf.ManifestEntry] = {}
+        todo: list[tuple[str, mf.ManifestEntry | None]] = []
+        for url in urls:
+            prev = previous.get(url)
+            if prev is not None and prev.terminal and self._still_stored(prev):
+                carried[url] = prev
+            else:
+                todo.append((url, prev))
+        workers = max(1, min(self.target.politeness.max_concurrency, len(todo) or 1))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
+            fresh = list(pool.map(lambda item: self._fetch_page(*item), todo))
+        entries = tuple(sorted([*carried.values(), *fresh], key=lambda e: e.url))
+        self.store.put(keys.manifest_key(self.target.name, self.date), mf.dumps(entries))
+        t = self._tally
+        return CrawlResult(
+            entries=entries,
+            requests=t.requests,
+            listing_requests=listing_requests,
+            newly_stored=t.newly_stored,
+            carried_over=len(carried),
+            bytes_stored=t.bytes_stored,
+            outcomes=dict(t.outcomes),
+            proxies_rotated=t.rotated,
+            duration_seconds=time.monotonic() - started,
+            attempt=self.attempt,
+        )
+
+    def _previous_manifest(self) -> dict[str, mf.ManifestEntry]:
+        try:
+            data = self.store.get(keys.manifest_key(self.target.name, self.date))
+        except ObjectMissing:
+            return {}
+        return {e.url: e for e in mf.loads(data)}
+
+    def _still_stored(self, entry: mf.ManifestEntry) -> bool:
+        if entry.status == mf.GONE and self.target.refetch_tombstoned:
+            return False
+        return entry.object_key is None or self.store.exists(entry.object_key)
+
+    def _fetch_page(self, url: str, prev: mf.ManifestEntry | None) -> mf.ManifestEntry:
+        nk = keys.natural_key(url, self.date)
+        base = prev or mf.ManifestEntry(url=url, natural_key=nk, status=mf.PENDING)
+        obj_key = keys.raw_page_key(self.target.name, self.date, nk)
+        if self.store.exists(obj_key):
+            # Stored by an attempt that died before writing its manifest: the object is the
+            # evidence, so rebuild the entry from it instead of fetching again.
+            body = gzip.decompress(self.store.get(obj_key))
+            self._tally.outcome("reused")
+            return mf.ManifestEntry(
+                url=url, natural_key=nk, status=mf.STORED, http_status=200,
+                object_key=obj_key, content_sha256=hashlib.sha256(body).hexdigest(),
+                bytes=len(body), attempts=max(base.attempts, 1), fetched_at=base.fetched_at,
+            )
+        robots = self._robots_for(url)
+        if robots.unreachable:
+            # RFC 9309: an unreachable robots.txt means "not now", not "never".
+            wait = self._wait(FailureClass.TRANSIENT, None)
+            self._tally.outcome("A")
+            return base.with_attempt(status=mf.PENDING, failure_class="A",
+                                     reason="robots.txt unreachable", due_at=self.clock() + wait)
+        if not robots.allowed(url):
+            self._tally.outcome("disallowed")
+            return base.with_attempt(status=mf.DISALLOWED, reason="robots.txt disallows",
+                                     failure_class=None, due_at=None)
+        try:
+            outcome = self._fetch(url)
+        except ProxiesExhausted as exc:
+            self._tally.outcome("B")
+            return base.with_attempt(
+                status=mf.PENDING, failure_class="B", reason=str(exc), due_at=exc.until,
+            )
+        fetched_at = dt.datetime.fromtimestamp(self.clock(), dt.UTC).isoformat(timespec="seconds")
+        verdict = self.taxonomy.classify(outcome)
+        if verdict.failure is None:
+            body = outcome.body or b""
+            wrote = self.store.put_if_absent(obj_key, gzip.compress(body, mtime=0))
+            if wrote:
+                self._tally.add(newly_stored=1, bytes_stored=len(body))
+            self._tally.outcome("ok")
+            return base.with_attempt(
+                status=mf.STORED, http_status=outcome.status, failure_class=None, reason="",
+                object_key=obj_key, content_sha256=hashlib.sha256(body).hexdigest(),
+                bytes=len(body), fetched_at=fetched_at, due_at=None,
+            )
+        self._tally.outcome(verdict.failure.value)
+        if verdict.failure is FailureClass.HARD:
+            evidence = keys.evidence_key(self.target.name, self.date, nk)
+            self.store.put_if_absent(evidence, _evidence(outcome))
+            return base.with_attempt(
+                status=mf.GONE, http_status=outcome.status, failure_class="D",
+                reason=verdict.reason, object_key=evidence, fetched_at=fetched_at, due_at=None,
+            )
+        wait = self._wait(verdict.failure, outcome)
+        return base.with_attempt(
+            status=mf.PENDING, http_status=outcome.status, failure_class=verdict.failure.value,
+            reason=verdict.reason, fetched_at=fetched_at, due_at=self.clock() + wait,
+        )
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def _fetch(self, url: str) -> FetchOutcome:
+        proxy: Proxy | None = None
+        if self.proxies is not None and self.proxies.size:
+            proxy = self.proxies.pick_or_raise(self.target.name)
+        host = urlsplit(url).netloc
+        with self.limiter.slot(host):
+            self._tally.add(requests=1)
+            outcome = self.fetcher.fetch(url, proxy=proxy)
+        verdict = self.taxonomy.classify(outcome)
+        if verdict.failure is FailureClass.ENVIRONMENTAL and proxy is not None:
+            self.proxies.burn(self.target.name, proxy, verdict.reason)  # type: ignore[union-attr]
+            self._tally.add(rotated=1)
+        return outcome
+
+    def _wait(self, failure: FailureClass, outcome: FetchOutcome | None) -> float:
+        policy = self.policies[failure]
+        if failure is FailureClass.ENVIRONMENTAL and outcome is not None:
+            retry_after = parse_retry_after(
+                outcome.header("retry-after"), dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+            )
+            return next_wait(policy, self.attempt, retry_after, self.rng)
+        return full_jitter(self.attempt, policy.base_seconds, policy.cap_seconds, self.rng)
+
+    def _robots_for(self, url: str) -> RobotsPolicy:
+        if not self.target.politeness.obey_robots:
+            return RobotsPolicy.allow_all()
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        with self._robots_lock:
+            policy = self._robots.get(origin)
+            if policy is None:
+                outcome = self.fetcher.fetch(f"{origin}/robots.txt")
+                self._tally.add(requests=1)
+                policy = RobotsPolicy.from_response(outcome.status, outcome.body)
+                if not policy.unreachable:
+                    self._robots[origin] = policy
+                if policy.crawl_delay:
+                    self.limiter.set_min_interval(parts.netloc, policy.crawl_delay)
+        return policy
+
+
+def _evidence(outcome: FetchOutcome) -> bytes:
+    doc = {
+        "url": outcome.url,
+        "status": outcome.status,
+        "headers": dict(sorted((k.lower(), v) for k, v in outcome.headers.items())),
+        "body": (outcome.body or b"").decode("utf-8", errors="replace"),
+    }
+    return gzip.compress(json.dumps(doc, sort_keys=True).encode(), mtime=0)
+
+
+def pending_urls(entries: Iterable[mf.ManifestEntry]) -> list[str]:
+    return [e.url for e in entries if e.status == mf.PENDING]
+
+
+__all__ = ["CrawlResult", "ListingFailed", "PartitionCrawler", "pending_urls"]

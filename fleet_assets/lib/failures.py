@@ -1,0 +1,426 @@
+"""The failure taxonomy: every fetch outcome falls into exactly one class, and the class decides.
+
+Classes and the response each one gets::
+
+    A  TRANSIENT      wait and retry: full-jitter backoff (``backoff.py``), capped attempts
+    B  ENVIRONMENTAL  burn the proxy for the target, rotate, wait max(Retry-After, backoff)
+    C  SEMANTIC       no retry: the page loaded but extraction found no record; drift checks
+    D  HARD           no retry: tombstone the URL, keep the response as evidence
+
+The rule table, applied in this order by ``Taxonomy.classify`` (per-target overrides come
+from ``targets.yaml`` ``taxonomy:`` and go through ``Taxonomy.with_overrides``)::
+
+    1. transport error (``ErrorKind``), unless it only spoiled the body of a response
+       whose status is itself a failure (a truncated 404 is still a 404):
+         A  dns, connect_timeout, read_timeout, connection_reset, connection_refused,
+            tls_error, truncated_body, decode_error
+         B  proxy_error                  (the proxy failed, not the site: rotate)
+         D  invalid_url, redirect_loop, redirect_refused (cross-host), too_large
+    2. 401 with ``credentials_worked_before``   D  access revoked (``credentials_revoked``)
+    3. status:
+         A  408 500 502 503 504 522 524, and any other 5xx
+         B  401 403 407 429, and any status outside 100-599 (e.g. LinkedIn's 999)
+         D  404 410 451, any other 4xx, and an unfollowed 1xx/3xx
+         ok 2xx
+    4. a block marker in the body of an ok or A response           B  CAPTCHA/interstitial
+       (a challenge served as 503 is a block, not an outage)
+    5. an uncompressed 2xx body shorter than its Content-Length      A  truncated body
+    6. otherwise the page is good (``Verdict.failure is None``)
+
+C is not decided here: extraction happens elsewhere and reports through
+``classify_extraction(found_fields, required)`` (C when a required field is missing).
+
+Choices: a 401 without prior success is B, because D tombstones the URL for every later day
+and nothing proves access ever existed; B's attempts are capped, so a wrong B costs at most
+``max_attempts`` requests. ``too_large`` and the redirect errors are D because the same
+request gives the same answer; raise ``max_body_bytes`` or override ``errors`` if not.
+Markers: the literal ``captcha_markers`` (case-insensitive) and regex ``captcha_patterns``.
+The bare word "captcha" is not a default: real pages carry reCAPTCHA widgets in their forms.
+
+Overrides (``Taxonomy.with_overrides``), every key optional::
+
+    status: {"403": A, "202": A, "200": ok}      a status code -> A | B | C | D | ok
+    errors: {redirect_refused: B}                an ErrorKind value -> A | B | C | D
+    credentials_revoked: D                       the class of a 401 after a success
+    captcha_markers: ["..."]                     replaces the default literal markers
+    captcha_patterns: ["..."]                    replaces the default regex markers
+
+Policies (``policies_from``, from ``targets.yaml`` ``retry:``)::
+
+    A: {base_seconds: 1, cap_seconds: 60, max_attempts: 5, retry_after_cap_seconds: 3600}
+    B: {base_seconds: 2, cap_seconds: 120, max_attempts: 5, retry_after_cap_seconds: 3600}
+
+Exceptions (callers branch on the class, never on the message)::
+
+    FleetError
+     ├── ConfigError                 bad settings; also a ValueError; the message names the fix
+     └── FetchFailed(failure_class, reason)
+          ├── TransientFailure       A
+          ├── EnvironmentalFailure   B
+          │    └── ProxiesExhausted  every proxy is burned for the target; ``.until`` (epoch)
+          ├── SemanticFailure        C
+          └── HardFailure            D
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+
+class FailureClass(StrEnum):
+    TRANSIENT = "A"
+    ENVIRONMENTAL = "B"
+    SEMANTIC = "C"
+    HARD = "D"
+
+    @property
+    def retryable(self) -> bool:
+        return self in (FailureClass.TRANSIENT, FailureClass.ENVIRONMENTAL)
+
+
+class ErrorKind(StrEnum):
+    """Transport-level errors the fetcher reports instead of raising."""
+
+    DNS = "dns"
+    CONNECT_TIMEOUT = "connect_timeout"
+    READ_TIMEOUT = "read_timeout"
+    CONNECTION_RESET = "connection_reset"
+    CONNECTION_REFUSED = "connection_refused"
+    TLS_ERROR = "tls_error"
+    TRUNCATED_BODY = "truncated_body"
+    DECODE_ERROR = "decode_error"
+    TOO_LARGE = "too_large"
+    PROXY_ERROR = "proxy_error"
+    INVALID_URL = "invalid_url"
+    REDIRECT_LOOP = "redirect_loop"
+    REDIRECT_REFUSED = "redirect_refused"
+
+
+# Errors that only spoil the body: the status line, if it names a failure, wins over them.
+_BODY_ERRORS = frozenset({ErrorKind.TRUNCATED_BODY, ErrorKind.DECODE_ERROR, ErrorKind.TOO_LARGE})
+
+A, B, C, D = (FailureClass.TRANSIENT, FailureClass.ENVIRONMENTAL, FailureClass.SEMANTIC,
+              FailureClass.HARD)
+
+DEFAULT_STATUSES: Mapping[int, FailureClass] = MappingProxyType({
+    **dict.fromkeys((408, 500, 502, 503, 504, 522, 524), A),
+    **dict.fromkeys((401, 403, 407, 429), B),
+    **dict.fromkeys((404, 410, 451), D),
+})
+DEFAULT_ERRORS: Mapping[ErrorKind, FailureClass] = MappingProxyType({
+    **dict.fromkeys((ErrorKind.DNS, ErrorKind.CONNECT_TIMEOUT, ErrorKind.READ_TIMEOUT,
+                     ErrorKind.CONNECTION_RESET, ErrorKind.CONNECTION_REFUSED,
+                     ErrorKind.TLS_ERROR, ErrorKind.TRUNCATED_BODY, ErrorKind.DECODE_ERROR), A),
+    ErrorKind.PROXY_ERROR: B,
+    **dict.fromkeys((ErrorKind.INVALID_URL, ErrorKind.REDIRECT_LOOP,
+                     ErrorKind.REDIRECT_REFUSED, ErrorKind.TOO_LARGE), D),
+})
+DEFAULT_CAPTCHA_MARKERS = (
+    'id="captcha-challenge"', "cf-chl", "cf_chl_", "/cdn-cgi/challenge-platform",
+)
+DEFAULT_CAPTCHA_PATTERNS = (
+    r"<title>[^<]*(captcha|are you a robot|verify you are human|attention required)[^<]*</title>",
+    r"<(title|h1)[^>]*>\s*access denied",
+)
+
+
+# -- exceptions ------------------------------------------------------------------------------
+class FleetError(Exception):
+    """Root of every error fleet_assets raises on purpose."""
+
+
+class ConfigError(FleetError, ValueError):
+    """Settings are invalid; the message names the key, the bad value and the fix."""
+
+
+class FetchFailed(FleetError):
+    failure_class: FailureClass
+
+    def __init__(self, failure_class: FailureClass, reason: str) -> None:
+        super().__init__(f"{failure_class.value}: {reason}")
+        self.failure_class, self.reason = failure_class, reason
+
+    @staticmethod
+    def of(failure_class: FailureClass, reason: str) -> FetchFailed:
+        """The subclass for ``failure_class``, so ``except EnvironmentalFailure`` works."""
+        return _BY_CLASS[failure_class](reason)
+
+
+class TransientFailure(FetchFailed):
+    def __init__(self, reason: str) -> None:
+        super().__init__(A, reason)
+
+
+class EnvironmentalFailure(FetchFailed):
+    def __init__(self, reason: str) -> None:
+        super().__init__(B, reason)
+
+
+class ProxiesExhausted(EnvironmentalFailure):
+    """Every proxy of the pool is burned for ``target``; the first comes back at ``until``."""
+
+    def __init__(self, target: str, until: float, proxies: int) -> None:
+        when = dt.datetime.fromtimestamp(until, dt.UTC).isoformat(timespec="seconds")
+        super().__init__(f"all {proxies} proxies are burned for {target} until {when}")
+        self.target, self.until, self.proxies = target, until, proxies
+
+
+class SemanticFailure(FetchFailed):
+    def __init__(self, reason: str) -> None:
+        super().__init__(C, reason)
+
+
+class HardFailure(FetchFailed):
+    def __init__(self, reason: str) -> None:
+        super().__init__(D, reason)
+
+
+_BY_CLASS: dict[FailureClass, type] = {A: TransientFailure, B: EnvironmentalFailure,
+                                       C: SemanticFailure, D: HardFailure}
+
+
+# -- records ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FetchOutcome:
+    """What one request produced: a response, a transport error, or both (a spoiled body)."""
+
+    url: str
+    status: int | None
+    headers: Mapping[str, str]
+    body: bytes | None = field(repr=False)
+    error: ErrorKind | None
+    proxy_id: str | None
+    credentials_worked_before: bool = False
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """Case-insensitive header lookup (HTTP field names are case-insensitive)."""
+        wanted = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == wanted:
+                return value
+        return default
+
+
+@dataclass(frozen=True)
+class Verdict:
+    failure: FailureClass | None  # None = good page
+    reason: str
+    retryable: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    @property
+    def rotate_proxy(self) -> bool:
+        return self.failure is B
+
+
+OK = Verdict(None, "ok", False)
+
+
+def _verdict(failure: FailureClass | None, reason: str) -> Verdict:
+    return OK if failure is None else Verdict(failure, reason, failure.retryable)
+
+
+def classify_extraction(found_fields: Mapping[str, Any] | Iterable[str],
+                        required: Iterable[str]) -> Verdict:
+    """C when any required field is missing (a mapping's None or "" counts as missing)."""
+    if isinstance(found_fields, Mapping):
+        found = {k for k, v in found_fields.items() if v is not None and v != ""}
+    else:
+        found = set(found_fields)
+    missing = [r for r in required if r not in found]
+    if missing:
+        return _verdict(C, f"required field(s) not extracted: {', '.join(missing)}")
+    return OK
+
+
+# -- the table -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Taxonomy:
+    statuses: Mapping[int, FailureClass | None] = field(default_factory=lambda: DEFAULT_STATUSES)
+    errors: Mapping[ErrorKind, FailureClass] = field(default_factory=lambda: DEFAULT_ERRORS)
+    credentials_revoked: FailureClass = D
+    captcha_markers: tuple[str, ...] = DEFAULT_CAPTCHA_MARKERS
+    captcha_patterns: tuple[str, ...] = DEFAULT_CAPTCHA_PATTERNS
+
+    def __post_init__(self) -> None:
+        compiled = [(m, re.compile(re.escape(m.encode()), re.IGNORECASE))
+                    for m in self.captcha_markers]
+        compiled += [(p, re.compile(p.encode(), re.IGNORECASE)) for p in self.captcha_patterns]
+        object.__setattr__(self, "_markers", tuple(compiled))
+
+    def status_class(self, status: int) -> FailureClass | None:
+        if status in self.statuses:
+            return self.statuses[status]
+        if 200 <= status < 300:
+            return None
+        if 500 <= status < 600:
+            return A
+        if 100 <= status < 500:
+            return D
+        return B
+
+    def classify(self, outcome: FetchOutcome) -> Verdict:
+        status, error = outcome.status, outcome.error
+        by_status = self.status_class(status) if status is not None else None
+        if error is not None and (status is None or error not in _BODY_ERRORS
+                                  or by_status is None or by_status is C):
+            return _verdict(self.errors.get(error, A), f"transport error: {error.value}")
+        if status is None:
+            return _verdict(A, "no response and no error reported")
+        if status == 401 and outcome.credentials_worked_before:
+            return _verdict(self.credentials_revoked, "401: credentials that worked are refused")
+        if by_status not in (None, A):
+            return _verdict(by_status, f"HTTP {status}")
+        body = outcome.body or b""
+        for label, marker in self._markers:  # type: ignore[attr-defined]
+            if marker.search(body):
+                return _verdict(B, f"HTTP {status} block page (marker {label!r})")
+        if by_status is A:
+            return _verdict(A, f"HTTP {status}")
+        if _short_body(outcome, len(body)):
+            return _verdict(A, "body shorter than its Content-Length")
+        return OK
+
+    def with_overrides(self, mapping: Mapping[str, Any] | None) -> Taxonomy:
+        """A per-target variant; ``ConfigError`` (a ``ValueError``) names the bad entry."""
+        spec = dict(mapping or {})
+        allowed = ("status", "errors", "credentials_revoked", "captcha_markers",
+                   "captcha_patterns")
+        unknown = sorted(str(k) for k in spec if k not in allowed)
+        if unknown:
+            raise ConfigError(f"taxonomy: unknown key(s) {', '.join(unknown)}; "
+                              f"allowed: {', '.join(allowed)}")
+        changes: dict[str, Any] = {}
+        if "status" in spec:
+            statuses = dict(self.statuses)
+            for code, cls in _items(spec["status"], "taxonomy.status").items():
+                statuses[_status_code(code)] = _class(cls, f"taxonomy.status.{code}", ok=True)
+            changes["statuses"] = MappingProxyType(statuses)
+        if "errors" in spec:
+            errors = dict(self.errors)
+            for kind, cls in _items(spec["errors"], "taxonomy.errors").items():
+                errors[_error_kind(kind)] = _class(cls, f"taxonomy.errors.{kind}")
+            changes["errors"] = MappingProxyType(errors)
+        if "credentials_revoked" in spec:
+            changes["credentials_revoked"] = _class(spec["credentials_revoked"],
+                                                    "taxonomy.credentials_revoked")
+        for key in ("captcha_markers", "captcha_patterns"):
+            if key in spec:
+                changes[key] = _strings(spec[key], f"taxonomy.{key}",
+                                        regex=key == "captcha_patterns")
+        return replace(self, **changes)
+
+
+def _short_body(outcome: FetchOutcome, size: int) -> bool:
+    declared = outcome.header("content-length")
+    encoding = (outcome.header("content-encoding") or "identity").strip().lower()
+    return (encoding == "identity" and declared is not None and declared.strip().isdigit()
+            and size < int(declared))
+
+
+def _items(value: Any, where: str) -> Mapping[Any, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: expected a mapping like {{\"403\": A}}, "
+                          f"got {type(value).__name__}")
+    return value
+
+
+def _status_code(code: Any) -> int:
+    text = str(code).strip()
+    if isinstance(code, bool) or not text.isdigit() or not 100 <= int(text) <= 999:
+        raise ConfigError(f"taxonomy.status: {code!r} is not an HTTP status code; "
+                          "use a number from 100 to 999, e.g. \"403\"")
+    return int(text)
+
+
+def _error_kind(kind: Any) -> ErrorKind:
+    try:
+        return ErrorKind(str(kind).strip().lower())
+    except ValueError:
+        known = ", ".join(k.value for k in ErrorKind)
+        raise ConfigError(f"taxonomy.errors: {kind!r} is not an error kind; known: {known}") \
+            from None
+
+
+_NAMES = {c.name.lower(): c for c in FailureClass}
+
+
+def _class(value: Any, where: str, ok: bool = False) -> FailureClass | None:
+    text = str(value).strip()
+    if ok and (value is None or text.lower() == "ok"):
+        return None
+    found = _NAMES.get(text.lower()) or next((c for c in FailureClass if c.value == text.upper()),
+                                             None)
+    if found is None:
+        choices = "A, B, C, D" + (" or ok" if ok else "")
+        raise ConfigError(f"{where}: {value!r} is not a failure class; use {choices}")
+    return found
+
+
+def _strings(value: Any, where: str, regex: bool) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{where}: expected a list of non-empty strings")
+    for v in value:
+        if regex:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ConfigError(f"{where}: {v!r} is not a valid regex ({exc}); "
+                                  "use captcha_markers for literal text") from None
+    return tuple(value)
+
+
+# -- policies --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ClassPolicy:
+    """How a retryable class is paced: full jitter between 0 and min(cap, base * 2^attempt)."""
+
+    base_seconds: float
+    cap_seconds: float
+    max_attempts: int
+    retry_after_cap_seconds: float = 3600.0
+
+    def __post_init__(self) -> None:
+        for name in ("base_seconds", "cap_seconds", "retry_after_cap_seconds"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not v >= 0:
+                raise ConfigError(f"{name}: expected a number >= 0, got {v!r}")
+        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int) \
+                or self.max_attempts < 1:
+            raise ConfigError(f"max_attempts: expected an integer >= 1, got {self.max_attempts!r}")
+
+
+DEFAULT_POLICIES: Mapping[FailureClass, ClassPolicy] = MappingProxyType({
+    A: ClassPolicy(base_seconds=1.0, cap_seconds=60.0, max_attempts=5),
+    B: ClassPolicy(base_seconds=2.0, cap_seconds=120.0, max_attempts=5),
+})
+
+
+def policies_from(mapping: Mapping[str, Any] | None) -> dict[FailureClass, ClassPolicy]:
+    """The A and B policies with ``targets.yaml`` ``retry:`` overrides applied field by field."""
+    policies = dict(DEFAULT_POLICIES)
+    for key, spec in (mapping or {}).items():
+        cls = _class(key, f"retry.{key}")
+        if cls not in policies:
+            raise ConfigError(f"retry.{key}: class {cls.value} is never retried; "  # type: ignore[union-attr]
+                              "only A and B take a policy")
+        fields_ = _items(spec, f"retry.{key}")
+        allowed = ("base_seconds", "cap_seconds", "max_attempts", "retry_after_cap_seconds")
+        unknown = sorted(str(k) for k in fields_ if k not in allowed)
+        if unknown:
+            raise ConfigError(f"retry.{key}: unknown key(s) {', '.join(unknown)}; "
+                              f"allowed: {', '.join(allowed)}")
+        try:
+            policies[cls] = replace(policies[cls], **fields_)  # type: ignore[index]
+        except ConfigError as exc:
+            raise ConfigError(f"retry.{key}.{exc}") from None
+    return policies

@@ -1,0 +1,96 @@
+"""The DuckDB warehouse: views over the per-partition Parquet files in the object store.
+
+``warehouse.duckdb`` holds only view definitions, never rows, so no partition ever needs its
+write lock: steps write Parquet files, and the views (``records``, ``tombstones``,
+``aggregates`` and one typed ``records_<target>`` per target) read whatever files exist.
+Views are refreshed after a write only when their definition would change.
+"""
+
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from fleet_assets.lib import keys, tables
+from fleet_assets.lib.targets import Target
+from fleet_assets.resources.store import ObjectStoreResource
+
+_DUCK_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN",
+               "date": "DATE"}
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """DuckDB views over the store's table files (``database`` is a local path)."""
+
+    database: str
+    store: ObjectStoreResource
+
+    def view_statements(self, targets: Iterable[Target] = ()) -> list[str]:
+        store = self.store.get_store()
+        stmts = []
+        for table in keys.TABLES:
+            has_files = any(True for _ in store.list(f"tables/{table}/"))
+            source = (
+                f"SELECT * FROM read_parquet('{store.uri(keys.table_glob(table))}', "
+                "union_by_name=true)"
+                if has_files
+                else tables.empty_select(table)
+            )
+            stmts.append(f"CREATE OR REPLACE VIEW {table} AS {source}")
+        for t in targets:
+            cols = ", ".join(
+                f"TRY_CAST(data->>'{f.name}' AS {_DUCK_TYPES[f.type]}) AS \"{f.name}\""
+                for f in t.record.fields
+            )
+            view = "records_" + t.name.replace("-", "_")
+            stmts.append(
+                f"CREATE OR REPLACE VIEW \"{view}\" AS SELECT natural_key, item_key, date, url, "
+                f"{cols} FROM records WHERE target = '{t.name}'"
+            )
+        return stmts
+
+    def ensure_views(self, targets: Iterable[Target] = (), timeout_seconds: float = 30) -> bool:
+        """Create or refresh the views; False if the file stayed locked by another writer."""
+        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        stmts = self.view_statements(targets)
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            try:
+                con = duckdb.connect(self.database)
+                break
+            except duckdb.IOException:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.2)
+        try:
+            for setup in self.store.duckdb_setup():
+                con.execute(setup)
+            current = {
+                name: sql
+                for name, sql in con.execute(
+                    "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal"
+                ).fetchall()
+            }
+            for stmt in stmts:
+                name = stmt.split(" VIEW ", 1)[1].split(" AS ", 1)[0].strip('"')
+                if current.get(name, "").rstrip(";") != stmt.replace("CREATE OR REPLACE", "CREATE"):
+                    con.execute(stmt)
+        finally:
+            con.close()
+        return True
+
+    def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(self.database, read_only=read_only)
+        for setup in self.store.duckdb_setup():
+            con.execute(setup)
+        return con
+
+    def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        con = self.connect(read_only=True)
+        try:
+            return con.execute(sql, params or []).fetchall()
+        finally:
+            con.close()

@@ -1,0 +1,276 @@
+"""The failure taxonomy: every row of the rule table, overrides, policies and the exceptions."""
+
+from __future__ import annotations
+
+import pytest
+
+from fleet_assets.lib.failures import (
+    DEFAULT_POLICIES,
+    ClassPolicy,
+    ConfigError,
+    EnvironmentalFailure,
+    ErrorKind,
+    FailureClass,
+    FetchFailed,
+    FetchOutcome,
+    FleetError,
+    HardFailure,
+    ProxiesExhausted,
+    SemanticFailure,
+    Taxonomy,
+    TransientFailure,
+    classify_extraction,
+    policies_from,
+)
+
+A, B, C, D = "A", "B", "C", "D"
+TAX = Taxonomy()
+PAGE = b"<html><head><title>Blue widget</title></head><body><h1>Blue widget</h1></body></html>"
+
+
+def response(status: int | None, body: bytes | None = PAGE, error: ErrorKind | None = None,
+             headers: dict[str, str] | None = None, **kw) -> FetchOutcome:
+    return FetchOutcome(url="http://site.test/p", status=status, headers=headers or {},
+                        body=body, error=error, proxy_id=None, **kw)
+
+
+def failure_of(outcome: FetchOutcome) -> str | None:
+    verdict = TAX.classify(outcome)
+    return verdict.failure.value if verdict.failure else None
+
+
+STATUS_TABLE = [
+    (408, A), (500, A), (502, A), (503, A), (504, A), (522, A), (524, A),
+    (401, B), (403, B), (407, B), (429, B),
+    (404, D), (410, D), (451, D),
+    (200, None), (201, None), (203, None),
+    # defaults for statuses the table does not name
+    (501, A), (520, A), (599, A), (400, D), (405, D), (418, D), (300, D), (304, D),
+    (999, B), (600, B),
+]
+
+
+@pytest.mark.parametrize(("status", "expected"), STATUS_TABLE)
+def test_every_status_of_the_table_maps_to_its_class(status, expected):
+    assert failure_of(response(status)) == expected
+
+
+def test_429_is_environmental():
+    verdict = TAX.classify(response(429, headers={"Retry-After": "3"}))
+    assert verdict.failure is FailureClass.ENVIRONMENTAL
+    assert verdict.retryable and verdict.rotate_proxy
+
+
+def test_404_is_hard_and_not_retryable():
+    verdict = TAX.classify(response(404))
+    assert verdict.failure is FailureClass.HARD and not verdict.retryable
+
+
+def test_401_after_working_credentials_is_hard():
+    assert failure_of(response(401, credentials_worked_before=True)) == D
+    assert failure_of(response(401, credentials_worked_before=False)) == B
+
+
+ERROR_TABLE = [
+    (ErrorKind.DNS, A), (ErrorKind.CONNECT_TIMEOUT, A), (ErrorKind.READ_TIMEOUT, A),
+    (ErrorKind.CONNECTION_RESET, A), (ErrorKind.CONNECTION_REFUSED, A), (ErrorKind.TLS_ERROR, A),
+    (ErrorKind.TRUNCATED_BODY, A), (ErrorKind.DECODE_ERROR, A),
+    (ErrorKind.PROXY_ERROR, B),
+    (ErrorKind.INVALID_URL, D), (ErrorKind.REDIRECT_LOOP, D), (ErrorKind.REDIRECT_REFUSED, D),
+    (ErrorKind.TOO_LARGE, D),
+]
+
+
+def test_error_table_covers_every_error_kind():
+    assert {kind for kind, _ in ERROR_TABLE} == set(ErrorKind)
+
+
+@pytest.mark.parametrize(("kind", "expected"), ERROR_TABLE)
+def test_every_transport_error_maps_to_its_class(kind, expected):
+    assert failure_of(response(None, body=None, error=kind)) == expected
+
+
+@pytest.mark.parametrize("kind", [ErrorKind.TRUNCATED_BODY, ErrorKind.DECODE_ERROR,
+                                  ErrorKind.TOO_LARGE])
+def test_a_spoiled_body_does_not_hide_a_failing_status(kind):
+    assert failure_of(response(404, body=None, error=kind)) == D
+    assert failure_of(response(429, body=None, error=kind)) == B
+
+
+def test_truncated_200_is_transient():
+    assert failure_of(response(200, body=None, error=ErrorKind.TRUNCATED_BODY)) == A
+
+
+def test_redirect_refused_wins_over_its_3xx_status():
+    assert failure_of(response(302, body=None, error=ErrorKind.REDIRECT_REFUSED)) == D
+
+
+def test_body_shorter_than_content_length_is_transient():
+    assert failure_of(response(200, body=b"half", headers={"Content-Length": "8"})) == A
+    assert failure_of(response(200, body=b"half", headers={"content-length": "4"})) is None
+    gzipped = {"Content-Length": "8", "Content-Encoding": "gzip"}  # length of the encoded body
+    assert failure_of(response(200, body=b"decoded body is longer", headers=gzipped)) is None
+
+
+@pytest.mark.parametrize("body", [
+    b'<div id="captcha-challenge" class="challenge"><h1>Are you a robot?</h1></div>',
+    b"<title>Verify you are human (captcha)</title>",
+    b"<title>Just a moment...</title><script src='/cdn-cgi/challenge-platform/h/b'></script>",
+    b"<form id='challenge-form' action='/?__cf_chl_f_tk=x'>",
+    b"<HTML><HEAD><TITLE>Access Denied</TITLE></HEAD><BODY>You don't have permission</BODY>",
+    b"<h1>Access denied</h1>",
+])
+def test_captcha_and_block_pages_with_200_are_environmental(body):
+    assert failure_of(response(200, body=body)) == B
+
+
+def test_a_challenge_served_as_503_is_environmental():
+    assert failure_of(response(503, body=b"<title>Just a moment</title>cf-chl-bypass")) == B
+
+
+def test_recaptcha_widget_on_a_real_page_is_not_a_block():
+    body = PAGE + b'<script src="https://www.google.com/recaptcha/api.js"></script>'
+    assert failure_of(response(200, body=body)) is None
+
+
+def test_sandbox_captcha_interstitial_is_environmental():
+    from fleet_assets.sandbox.sites import captcha_page, error_page
+
+    assert failure_of(response(200, body=captcha_page())) == B
+    assert failure_of(response(500, body=error_page(500))) == A
+
+
+def test_good_page_verdict_is_ok():
+    verdict = TAX.classify(response(200))
+    assert verdict.ok and verdict.failure is None and not verdict.retryable
+
+
+def test_header_lookup_is_case_insensitive():
+    outcome = response(429, headers={"Retry-After": "5"})
+    assert outcome.header("retry-after") == "5" and outcome.header("RETRY-AFTER") == "5"
+    assert outcome.header("x-missing") is None
+
+
+def test_outcome_repr_leaves_the_body_out():
+    assert "Blue widget" not in repr(response(200))
+
+
+# -- extraction (class C) --------------------------------------------------------------------
+def test_page_without_required_fields_is_semantic():
+    verdict = classify_extraction({"title": None, "price": ""}, ["title", "price"])
+    assert verdict.failure is FailureClass.SEMANTIC and not verdict.retryable
+    assert "title" in verdict.reason and "price" in verdict.reason
+
+
+def test_one_missing_required_field_is_semantic():
+    assert classify_extraction(["sku", "title"], ["sku", "title", "price"]).failure is \
+        FailureClass.SEMANTIC
+
+
+def test_all_required_fields_found_is_ok():
+    assert classify_extraction({"sku": "1", "title": "t", "extra": None}, ["sku", "title"]).ok
+
+
+# -- overrides -------------------------------------------------------------------------------
+def test_status_override_changes_only_that_status():
+    tax = TAX.with_overrides({"status": {"403": "A", 202: "a", "200": "ok", "404": None}})
+    assert tax.classify(response(403)).failure is FailureClass.TRANSIENT
+    assert tax.classify(response(202)).failure is FailureClass.TRANSIENT
+    assert tax.classify(response(404)).ok
+    assert tax.classify(response(429)).failure is FailureClass.ENVIRONMENTAL
+    assert TAX.classify(response(403)).failure is FailureClass.ENVIRONMENTAL  # original intact
+
+
+def test_error_and_credential_overrides():
+    tax = TAX.with_overrides({"errors": {"redirect_refused": "environmental"},
+                              "credentials_revoked": "B"})
+    assert tax.classify(response(None, None, ErrorKind.REDIRECT_REFUSED)).failure.value == B
+    assert tax.classify(response(401, credentials_worked_before=True)).failure.value == B
+
+
+def test_marker_overrides_replace_the_defaults():
+    tax = TAX.with_overrides({"captcha_markers": ["please enable cookies"],
+                              "captcha_patterns": [r"blocked\s+by\s+\w+"]})
+    assert tax.classify(response(200, b"<p>Please enable COOKIES</p>")).failure.value == B
+    assert tax.classify(response(200, b"<p>blocked  by waf</p>")).failure.value == B
+    assert tax.classify(response(200, b'<div id="captcha-challenge">')).ok
+
+
+def test_empty_overrides_give_an_equal_taxonomy():
+    assert TAX.with_overrides({}) == TAX and TAX.with_overrides(None) == TAX
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"statuses": {}}, "unknown key(s) statuses; allowed: status"),
+    ({"status": ["403"]}, "taxonomy.status: expected a mapping"),
+    ({"status": {"forbidden": "B"}}, "'forbidden' is not an HTTP status code"),
+    ({"status": {"42": "B"}}, "from 100 to 999"),
+    ({"status": {"403": "E"}}, "taxonomy.status.403: 'E' is not a failure class; use A, B, C, D"),
+    ({"errors": {"timeout": "A"}}, "'timeout' is not an error kind; known: dns"),
+    ({"errors": {"dns": "ok"}}, "taxonomy.errors.dns: 'ok' is not a failure class"),
+    ({"captcha_markers": "captcha"}, "taxonomy.captcha_markers: expected a list"),
+    ({"captcha_patterns": ["(unclosed"]}, "is not a valid regex"),
+])
+def test_bad_overrides_name_the_key_and_the_fix(overrides, message):
+    with pytest.raises(ValueError, match=None) as info:
+        TAX.with_overrides(overrides)
+    assert isinstance(info.value, ConfigError)
+    assert message in str(info.value)
+
+
+# -- policies --------------------------------------------------------------------------------
+def test_default_policies_match_the_issue():
+    policies = policies_from({})
+    assert policies[FailureClass.TRANSIENT] == ClassPolicy(1.0, 60.0, 5)
+    assert policies[FailureClass.ENVIRONMENTAL] == ClassPolicy(2.0, 120.0, 5)
+    assert set(policies) == {FailureClass.TRANSIENT, FailureClass.ENVIRONMENTAL}
+    assert policies == dict(DEFAULT_POLICIES)
+
+
+def test_policy_overrides_apply_field_by_field():
+    policies = policies_from({"A": {"max_attempts": 8}, "environmental": {"base_seconds": 0.01}})
+    assert policies[FailureClass.TRANSIENT] == ClassPolicy(1.0, 60.0, 8)
+    assert policies[FailureClass.ENVIRONMENTAL].base_seconds == 0.01
+    assert policies[FailureClass.ENVIRONMENTAL].cap_seconds == 120.0
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"C": {"max_attempts": 3}}, "retry.C: class C is never retried"),
+    ({"X": {}}, "retry.X: 'X' is not a failure class"),
+    ({"A": {"base": 1}}, "retry.A: unknown key(s) base; allowed: base_seconds"),
+    ({"A": {"max_attempts": 0}}, "retry.A.max_attempts: expected an integer >= 1"),
+    ({"B": {"cap_seconds": -1}}, "retry.B.cap_seconds: expected a number >= 0"),
+    ({"B": 5}, "retry.B: expected a mapping"),
+])
+def test_bad_policy_overrides_name_the_key(overrides, message):
+    with pytest.raises(ConfigError) as info:
+        policies_from(overrides)
+    assert message in str(info.value)
+
+
+# -- exceptions ------------------------------------------------------------------------------
+@pytest.mark.parametrize(("cls", "exc_type"), [
+    (FailureClass.TRANSIENT, TransientFailure), (FailureClass.ENVIRONMENTAL, EnvironmentalFailure),
+    (FailureClass.SEMANTIC, SemanticFailure), (FailureClass.HARD, HardFailure),
+])
+def test_fetch_failed_of_picks_the_subclass_for_the_class(cls, exc_type):
+    exc = FetchFailed.of(cls, "why")
+    assert type(exc) is exc_type and exc.failure_class is cls and exc.reason == "why"
+    assert isinstance(exc, FetchFailed) and isinstance(exc, FleetError)
+
+
+def test_proxies_exhausted_is_environmental_and_says_when():
+    exc = ProxiesExhausted("shop", until=1_700_000_000.0, proxies=3)
+    assert isinstance(exc, EnvironmentalFailure)
+    assert exc.failure_class is FailureClass.ENVIRONMENTAL and exc.until == 1_700_000_000.0
+    assert "all 3 proxies are burned for shop until 2023-11-14T22:13:20" in str(exc)
+
+
+def test_config_error_is_a_value_error_and_a_fleet_error():
+    assert issubclass(ConfigError, ValueError) and issubclass(ConfigError, FleetError)
+    assert not issubclass(ConfigError, FetchFailed)
+
+
+def test_failure_class_values_are_the_letters():
+    assert [c.value for c in FailureClass] == ["A", "B", "C", "D"]
+    assert FailureClass("B") is FailureClass.ENVIRONMENTAL and FailureClass.HARD == "D"
