@@ -20,3 +20,15 @@ def sandbox(sandbox_process):
     sandbox_process.set_faults({})
     sandbox_process.reset_stats()
     return sandbox_process
+
+
+@pytest.fixture
+def fleet_env(tmp_path, monkeypatch, sandbox):
+    """A fresh FLEET_HOME (and DAGSTER_HOME inside it) pointed at the sandbox; returns the home."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("FLEET_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster_home"))
+    monkeypatch.setenv("FLEET_SANDBOX_URL", sandbox.url)
+    monkeypatch.delenv("FLEET_PROXIES", raising=False)
+    monkeypatch.delenv("FLEET_ENV", raising=False)
+    return home

@@ -7,7 +7,6 @@ import json
 
 import dagster as dg
 import duckdb
-import pytest
 
 from fleet_assets.assets import ALL
 from fleet_assets.lib import keys, tables
@@ -152,11 +151,3 @@ def test_unknown_target_partition_fails_with_the_fix(fleet_env, sandbox):
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert "add it back to the file" in failure.event_specific_data.error.message
-
-
-@pytest.fixture
-def fleet_env(tmp_path, monkeypatch, sandbox):
-    monkeypatch.setenv("FLEET_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("FLEET_SANDBOX_URL", sandbox.url)
-    monkeypatch.delenv("FLEET_PROXIES", raising=False)
-    return tmp_path / "home"

@@ -85,6 +85,10 @@ def test_env_references_expand_with_defaults(monkeypatch):
         (lambda d: d["targets"][0].update(politeness={"max_concurrency": 0}), "max_concurrency"),
         (lambda d: d.update(targets=[]), "non-empty list"),
         (lambda d: d.update(extra=1), r"unknown key\(s\) extra"),
+        (lambda d: d["targets"][0].update(taxonomy={"status": {"403": "Z"}}),
+         r"target 'shop'.taxonomy: .*403"),
+        (lambda d: d["targets"][0].update(retry={"C": {"max_attempts": 2}}), "never retried"),
+        (lambda d: d["targets"][0].update(retry={"A": {"max_attempts": 0}}), "max_attempts"),
     ],
 )
 def test_bad_config_names_target_field_and_fix(mutate, message):

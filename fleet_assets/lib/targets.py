@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from fleet_assets.lib.failures import ConfigError, Taxonomy, policies_from
 from fleet_assets.lib.keys import check_target
 
 FIELD_TYPES = ("str", "int", "float", "bool", "date")
@@ -31,7 +32,7 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SECRET_ENV = re.compile(r"\$\{[^}]*\}")
 
 
-class TargetConfigError(ValueError):
+class TargetConfigError(ConfigError):
     """targets.yaml is invalid; the message names the target, the field and the fix."""
 
 
@@ -250,6 +251,16 @@ def _target(raw: Any, defaults: Mapping[str, Any], index: int) -> Target:
                 f"{where}.proxies: write proxy credentials as ${{ENV_VAR}} references, "
                 "never literally in targets.yaml"
             )
+    taxonomy = _mapping(merged.get("taxonomy", {}), f"{where}.taxonomy")
+    retry = _mapping(merged.get("retry", {}), f"{where}.retry")
+    try:
+        Taxonomy().with_overrides(dict(taxonomy))
+    except ConfigError as exc:
+        raise TargetConfigError(f"{where}.taxonomy: {exc}") from None
+    try:
+        policies_from(dict(retry))
+    except ConfigError as exc:
+        raise TargetConfigError(f"{where}: {exc}") from None
     return Target(
         name=name,
         description=str(spec.get("description", "")),
@@ -267,8 +278,8 @@ def _target(raw: Any, defaults: Mapping[str, Any], index: int) -> Target:
                                  f"{where}.max_body_bytes", int, 1),
         timeout_seconds=_positive(merged.get("timeout_seconds", 10.0),
                                   f"{where}.timeout_seconds", float, 0.001),
-        taxonomy=_mapping(merged.get("taxonomy", {}), f"{where}.taxonomy"),
-        retry=_mapping(merged.get("retry", {}), f"{where}.retry"),
+        taxonomy=taxonomy,
+        retry=retry,
         proxies=tuple(proxies),
         refetch_tombstoned=bool(merged.get("refetch_tombstoned", False)),
         drift=DriftSettings(
