@@ -1,9 +1,21 @@
 """``raw_pages``: fetch a target's pages for one day and store their raw bytes.
 
-Grain: one gzip object per fetched URL per target per day, plus one manifest per partition.
-The step reports its failure class and lets Dagster schedule the next attempt: pages that
-ended in class A or B stay pending in the manifest, and the step raises ``RetryRequested``
-(a short wait) or ``Failure`` with the due time (a long wait, or attempts exhausted).
+Grain: one gzip object per fetched URL per target per day, plus one manifest and one
+tombstones table file per partition.
+
+How a partition's retries flow (the failure class decides; no loop inside the step):
+
+- A (transient) and B (environmental) pages stay ``pending`` in the manifest with their
+  class and due time. If every pending page is due within ``max_in_run_wait_seconds``, the
+  step raises ``dg.RetryRequested`` for the latest due time (so no page, e.g. a 429 with a
+  Retry-After, is retried early); Dagster re-executes the step (``STEP_UP_FOR_RETRY``) and
+  the next attempt fetches only what is pending.
+- A longer wait (a long Retry-After, every proxy burned) ends the step with ``dg.Failure``
+  whose metadata carries ``due_at`` (epoch seconds): a sensor launches a new run when due.
+- When the class's attempts run out the step fails with ``dg.Failure`` listing the pending
+  URLs by class (run retries in ``dagster.yaml`` may pick the run up again).
+- C (semantic) and D (hard) never cost a retry: C pages are stored and judged downstream,
+  D pages become tombstones, and neither keeps the partition from completing.
 """
 
 
@@ -12,20 +24,19 @@ import time
 
 import dagster as dg
 
-from fleet_assets.lib import keys
+from fleet_assets.lib import keys, tables, tombstones
+from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl import CrawlResult, ListingFailed, PartitionCrawler
 from fleet_assets.lib.failures import FailureClass
+from fleet_assets.lib.store import ObjectStore
 from fleet_assets.partitions import fleet_partitions, split
-from fleet_assets.resources.fetcher import FetcherResource
+from fleet_assets.resources.fetcher import UNCLASSIFIED_RETRY, FetcherResource
 from fleet_assets.resources.store import ObjectStoreResource
 from fleet_assets.resources.targets import TargetsResource
 
-OUTCOME_LABELS = ("ok", "A", "B", "D", "reused", "disallowed")
-
-# Exceptions nobody classified (a bug, a dying disk) get a few spaced attempts too.
-UNCLASSIFIED_RETRY = dg.RetryPolicy(
-    max_retries=2, delay=1.0, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL
-)
+# Fixed metadata keys, present on every materialization and failure, so the UI can plot them.
+OUTCOME_LABELS = ("ok", "A", "B", "D", "reused", "disallowed", "tombstoned")
+VERBS = {FailureClass.TRANSIENT: "retrying", FailureClass.ENVIRONMENTAL: "rotating"}
 
 
 @dg.asset(
@@ -40,7 +51,7 @@ def raw_pages(
     store: ObjectStoreResource,
     fetcher: FetcherResource,
 ) -> dg.MaterializeResult:
-    """One gzip object per fetched URL per target per day, and the partition's manifest."""
+    """One gzip object per fetched URL per target per day, the manifest and the tombstones."""
     date, name = split(context)
     target = targets.get(name)
     object_store = store.get_store()
@@ -59,62 +70,86 @@ def raw_pages(
     try:
         result = crawler.run()
     except ListingFailed as exc:
-        _retry_or_fail(context, fetcher, policies, exc.failure, exc.wait,
-                       {"listing_url": exc.url, "reason": exc.reason}, pending=1)
+        details = {"listing_url": exc.url, "reason": exc.reason, "pages_pending": 1,
+                   "attempt": context.retry_number + 1}
+        _retry_or_fail(context, fetcher, policies[exc.failure], exc.failure, exc.wait, details,
+                       pending=1, exhausted=exc.proxies_exhausted)
         raise AssertionError("unreachable") from exc
-    metadata = _metadata(result, name, date)
+    tomb_count = _write_tombstones(object_store, name, date, result)
+    metadata = _metadata(result, name, date, tomb_count)
     if result.complete:
         context.log.info(f"{name} {date}: complete, {result.counts()}")
         return dg.MaterializeResult(metadata=metadata)
     by_class = result.pending_by_class()
     # B outranks A: the pool needs a rotation, not only a wait.
     failure = FailureClass.ENVIRONMENTAL if "B" in by_class else FailureClass.TRANSIENT
-    due = result.next_due()
-    wait = max(0.0, (due or time.time()) - time.time())
+    wait = max(0.0, (result.last_due() or time.time()) - time.time())
     details = {
-        **{k: v for k, v in metadata.items()},
+        **metadata,
         "pending_urls_by_class": dg.MetadataValue.json(
-            {cls: sorted(urls)[:50] for cls, urls in by_class.items()}
+            {cls: sorted(urls)[:50] for cls, urls in sorted(by_class.items())}
         ),
     }
-    _retry_or_fail(context, fetcher, policies, failure, wait, details,
-                   pending=len(result.pending))
+    _retry_or_fail(context, fetcher, policies[failure], failure, wait, details,
+                   pending=len(result.pending),
+                   exhausted=result.proxies_exhausted_until is not None and "B" in by_class)
     raise AssertionError("unreachable")
 
 
-def _retry_or_fail(context, fetcher, policies, failure, wait, details, pending):
-    policy = policies[failure]
+def _retry_or_fail(context, fetcher, policy, failure, wait, details, pending, exhausted):
     attempts_used = context.retry_number + 1
-    verb = "rotating" if failure is FailureClass.ENVIRONMENTAL else "retrying"
+    verb = VERBS[failure]
     if attempts_used < policy.max_attempts and wait <= fetcher.max_in_run_wait_seconds:
         context.log.warning(
             f"{verb} ({failure.value}): {pending} pending, next attempt "
             f"{attempts_used + 1}/{policy.max_attempts} in {wait:.2f}s"
         )
         raise dg.RetryRequested(max_retries=policy.max_attempts - 1, seconds_to_wait=wait)
-    reason = "attempts exhausted" if attempts_used >= policy.max_attempts else "wait too long"
+    due = time.time() + wait
+    if attempts_used >= policy.max_attempts:
+        why = f"attempts exhausted ({attempts_used}/{policy.max_attempts})"
+    else:
+        why = f"next attempt due in {wait:.0f}s, later than the in-run limit"
+    if exhausted:
+        head = ("ProxiesExhausted (B): every proxy is burned for this target; "
+                f"{pending} page(s) pending")
+    else:
+        head = f"{pending} page(s) pending with class {failure.value}"
+    description = (f"{head} ({why}); come back after "
+                   f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(due))}")
+    context.log.error(description)
     raise dg.Failure(
-        description=f"{pending} page(s) pending with class {failure.value} ({reason}); "
-        f"due in {wait:.0f}s",
+        description=description,
         metadata={
             **details,
             "failure_class": failure.value,
-            "due_at": dg.MetadataValue.float(time.time() + wait),
-            "wait_seconds": dg.MetadataValue.float(wait),
+            "proxies_exhausted": bool(exhausted),
+            "due_at": dg.MetadataValue.float(due),
+            "wait_seconds": dg.MetadataValue.float(round(wait, 3)),
             "attempts": attempts_used,
         },
         allow_retries=False,
     )
 
 
-def _metadata(result: CrawlResult, target: str, date: str) -> dict[str, object]:
+def _write_tombstones(store: ObjectStore, target: str, date: str, result: CrawlResult) -> int:
+    """Replace the partition's tombstones file whole: one row per URL gone in this partition."""
+    rows = tombstones.rows(store, target, date, result.entries)
+    store.put(keys.table_key("tombstones", target, date), tables.to_parquet("tombstones", rows))
+    return len(rows)
+
+
+def _metadata(result: CrawlResult, target: str, date: str, tomb_count: int) -> dict[str, object]:
     counts = result.counts()
+    pending = result.pending_by_class()
     return {
         "pages": len(result.entries),
-        "stored": counts["stored"],
-        "gone": counts["gone"],
-        "pending": counts["pending"],
-        "disallowed": counts["disallowed"],
+        "stored": counts[mf.STORED],
+        "gone": counts[mf.GONE],
+        "pending": counts[mf.PENDING],
+        "pending_A": len(pending.get("A", [])),
+        "pending_B": len(pending.get("B", [])),
+        "disallowed": counts[mf.DISALLOWED],
         "newly_stored": result.newly_stored,
         "carried_over": result.carried_over,
         "requests": result.requests,
@@ -122,7 +157,10 @@ def _metadata(result: CrawlResult, target: str, date: str) -> dict[str, object]:
         "bytes_stored": result.bytes_stored,
         "proxies_rotated": result.proxies_rotated,
         "attempt": result.attempt + 1,
+        "page_attempts": sum(e.attempts for e in result.entries),
+        "tombstones_written": tomb_count,
         "duration_seconds": dg.MetadataValue.float(round(result.duration_seconds, 3)),
         **{f"outcome_{k}": result.outcomes.get(k, 0) for k in OUTCOME_LABELS},
         "manifest_key": keys.manifest_key(target, date),
+        "tombstones_key": keys.table_key("tombstones", target, date),
     }

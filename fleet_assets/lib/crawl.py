@@ -9,7 +9,10 @@ sends zero requests and rewrites nothing.
 
 Reads from the target: ``urls`` / ``listing``, ``politeness`` (max_concurrency,
 requests_per_second, obey_robots), ``max_body_bytes``, ``timeout_seconds``,
-``refetch_tombstoned``; and the class policies (``retry``) for due times.
+``refetch_tombstoned`` (see ``tombstones.py``: a URL found gone on an earlier day is not
+fetched again); and the class policies (``retry``) for due times. Listing pages are kept
+under ``raw/<target>/<date>/_listing/`` so a retried step resumes the listing walk at the
+page that failed instead of starting over.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from fleet_assets.lib import keys
@@ -44,6 +47,7 @@ from fleet_assets.lib.ratelimit import HostLimiter
 from fleet_assets.lib.robots import RobotsPolicy
 from fleet_assets.lib.store import ObjectMissing, ObjectStore
 from fleet_assets.lib.targets import Target
+from fleet_assets.lib.tombstones import TombstoneIndex
 
 Clock = Callable[[], float]
 
@@ -60,6 +64,7 @@ class CrawlResult:
     proxies_rotated: int
     duration_seconds: float
     attempt: int
+    proxies_exhausted_until: float | None = None
 
     @property
     def pending(self) -> tuple[mf.ManifestEntry, ...]:
@@ -79,6 +84,11 @@ class CrawlResult:
         dues = [e.due_at for e in self.pending if e.due_at is not None]
         return min(dues) if dues else None
 
+    def last_due(self) -> float | None:
+        """When every pending page is due: no page is retried before its own wait."""
+        dues = [e.due_at for e in self.pending if e.due_at is not None]
+        return max(dues) if dues else None
+
     def counts(self) -> dict[str, int]:
         return mf.summary(self.entries)
 
@@ -90,6 +100,7 @@ class _Tally:
     newly_stored: int = 0
     bytes_stored: int = 0
     rotated: int = 0
+    exhausted_until: float | None = None
     outcomes: Counter = field(default_factory=Counter)
 
     def add(self, **kv: int) -> None:
@@ -105,9 +116,11 @@ class _Tally:
 class ListingFailed(Exception):
     """A listing page could not be fetched; carries the page's failure class."""
 
-    def __init__(self, url: str, failure: FailureClass, reason: str, wait: float) -> None:
+    def __init__(self, url: str, failure: FailureClass, reason: str, wait: float,
+                 proxies_exhausted: bool = False) -> None:
         super().__init__(f"listing page {url} failed ({failure.value}): {reason}")
         self.url, self.failure, self.reason, self.wait = url, failure, reason, wait
+        self.proxies_exhausted = proxies_exhausted
 
 
 class PartitionCrawler:
@@ -135,6 +148,7 @@ class PartitionCrawler:
         self._robots: dict[str, RobotsPolicy] = {}
         self._robots_lock = threading.Lock()
         self._tally = _Tally()
+        self.tombstones = TombstoneIndex(store, target.name)
 
     # -- discovery ---------------------------------------------------------------------------
     def discover(self) -> list[str]:
@@ -152,16 +166,7 @@ class PartitionCrawler:
         seen_pages: set[str] = set()
         while url is not None and len(seen_pages) < listing.max_pages and url not in seen_pages:
             seen_pages.add(url)
-            try:
-                outcome = self._fetch(url)
-            except ProxiesExhausted as exc:
-                raise ListingFailed(url, FailureClass.ENVIRONMENTAL, str(exc),
-                                    max(0.0, exc.until - self.clock())) from None
-            verdict = self.taxonomy.classify(outcome)
-            if verdict.failure is not None:
-                raise ListingFailed(url, verdict.failure, verdict.reason,
-                                    self._wait(verdict.failure, outcome))
-            body = outcome.body or b""
+            body = self._listing_page(url)
             for link in extract_links(body, listing.link, url):
                 found.setdefault(link, None)
             url = first_link(body, listing.next_page, url) if listing.next_page else None
@@ -169,6 +174,28 @@ class PartitionCrawler:
         doc = json.dumps({"urls": urls, "pages": len(seen_pages)}, sort_keys=True).encode()
         self.store.put_if_absent(key, doc)
         return urls
+
+    def _listing_page(self, url: str) -> bytes:
+        """One listing page, fetched once per partition: a retry resumes where it failed."""
+        key = listing_page_key(self.target.name, self.date, url)
+        try:
+            return gzip.decompress(self.store.get(key))
+        except ObjectMissing:
+            pass
+        try:
+            outcome = self._fetch(url)
+        except ProxiesExhausted as exc:
+            raise ListingFailed(url, FailureClass.ENVIRONMENTAL, str(exc),
+                                max(0.0, exc.until - self.clock()),
+                                proxies_exhausted=True) from None
+        verdict = self.taxonomy.classify(outcome)
+        if verdict.failure is not None:
+            self._tally.outcome(f"listing_{verdict.failure.value}")
+            raise ListingFailed(url, verdict.failure, verdict.reason,
+                                self._wait(verdict.failure, outcome))
+        body = outcome.body or b""
+        self.store.put_if_absent(key, gzip.compress(body, mtime=0))
+        return body
 
     # -- one attempt -------------------------------------------------------------------------
     def run(self) -> CrawlResult:
@@ -202,6 +229,7 @@ class PartitionCrawler:
             proxies_rotated=t.rotated,
             duration_seconds=time.monotonic() - started,
             attempt=self.attempt,
+            proxies_exhausted_until=t.exhausted_until,
         )
 
     def _previous_manifest(self) -> dict[str, mf.ManifestEntry]:
@@ -241,10 +269,18 @@ class PartitionCrawler:
             self._tally.outcome("disallowed")
             return base.with_attempt(status=mf.DISALLOWED, reason="robots.txt disallows",
                                      failure_class=None, due_at=None)
+        stone = None if self.target.refetch_tombstoned else self.tombstones.skip(url, self.date)
+        if stone is not None:
+            self._tally.outcome("tombstoned")
+            return replace(base, status=mf.GONE, http_status=stone.status, failure_class="D",
+                           reason=f"tombstoned since {stone.first_seen_gone}: {stone.reason}",
+                           object_key=stone.evidence_key, due_at=None)
         try:
             outcome = self._fetch(url)
         except ProxiesExhausted as exc:
             self._tally.outcome("B")
+            with self._tally.lock:
+                self._tally.exhausted_until = exc.until
             return base.with_attempt(
                 status=mf.PENDING, failure_class="B", reason=str(exc), due_at=exc.until,
             )
@@ -265,6 +301,7 @@ class PartitionCrawler:
         if verdict.failure is FailureClass.HARD:
             evidence = keys.evidence_key(self.target.name, self.date, nk)
             self.store.put_if_absent(evidence, _evidence(outcome))
+            self.tombstones.record(url, self.date, outcome.status, verdict.reason, evidence)
             return base.with_attempt(
                 status=mf.GONE, http_status=outcome.status, failure_class="D",
                 reason=verdict.reason, object_key=evidence, fetched_at=fetched_at, due_at=None,
@@ -325,6 +362,12 @@ def _evidence(outcome: FetchOutcome) -> bytes:
         "body": (outcome.body or b"").decode("utf-8", errors="replace"),
     }
     return gzip.compress(json.dumps(doc, sort_keys=True).encode(), mtime=0)
+
+
+def listing_page_key(target: str, date: str, url: str) -> str:
+    """A fetched listing page, kept so that a retried step does not walk the listing again."""
+    digest = keys.natural_key(url, date)
+    return f"{keys.partition_prefix(target, date)}_listing/{digest}.html.gz"
 
 
 def pending_urls(entries: Iterable[mf.ManifestEntry]) -> list[str]:

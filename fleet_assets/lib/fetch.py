@@ -3,11 +3,15 @@
 Reads: ``timeout_seconds`` (connect and read), ``max_body_bytes`` (decoded size cap, so a
 gzip bomb stops at the cap), ``max_redirects`` and the proxy chosen by the caller. Redirects
 are followed by hand so that each hop is checked: only the same host, never a loop.
+A ``requests`` ``ProxyError`` is split by ``_proxy_kind``: a proxy that cannot be reached
+is ``proxy_error`` (B, rotate); a reset or broken response relayed by a reachable proxy is
+``connection_reset`` / ``read_timeout`` (A, wait).
 Sessions are per thread (connection pooling without sharing a Session across threads).
 """
 
 from __future__ import annotations
 
+import http.client
 import socket
 import threading
 from collections.abc import Mapping
@@ -90,9 +94,8 @@ class HttpFetcher:
                 current, proxies=proxies, headers=dict(headers or {}), stream=True,
                 allow_redirects=False, timeout=(s.timeout_seconds, s.timeout_seconds),
             )
-        except requests.exceptions.ProxyError:
-            return FetchOutcome(url=url, status=None, headers={}, body=None,
-                                error=ErrorKind.PROXY_ERROR, proxy_id=proxy_id)
+        except requests.exceptions.ProxyError as exc:
+            return self._err(url, _proxy_kind(exc), proxy_id)
         except requests.exceptions.ConnectTimeout:
             return self._err(url, ErrorKind.CONNECT_TIMEOUT, proxy_id)
         except requests.exceptions.ReadTimeout:
@@ -161,6 +164,34 @@ def _connection_kind(exc: BaseException) -> ErrorKind:
         if isinstance(cause, ConnectionRefusedError):
             return ErrorKind.CONNECTION_REFUSED
     return ErrorKind.CONNECTION_RESET
+
+
+def _proxy_kind(exc: BaseException) -> ErrorKind:
+    """Blame the proxy only when the proxy itself could not be reached.
+
+    urllib3 wraps every error of a proxied request in ``ProxyError("Unable to connect to
+    proxy", ...)``, including a reset that the proxy relays from the site. Only a connection
+    to the proxy that was never established (refused, no route, name unknown, connect
+    timeout) is the proxy's fault (B, rotate); a reset or a broken response after the proxy
+    accepted the request is the site's noise (A, wait), and burning a healthy proxy for it
+    would empty the pool during an outage of the site.
+    """
+    chain = _chain(exc, limit=20)
+    for cause in chain:
+        if isinstance(cause, (urllib3.exceptions.NewConnectionError,
+                              urllib3.exceptions.ConnectTimeoutError,
+                              urllib3.exceptions.NameResolutionError,
+                              ConnectionRefusedError, socket.gaierror)):
+            return ErrorKind.PROXY_ERROR
+    for cause in chain:
+        if isinstance(cause, (TimeoutError, urllib3.exceptions.ReadTimeoutError)):
+            return ErrorKind.READ_TIMEOUT
+    for cause in chain:
+        if isinstance(cause, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError,
+                              urllib3.exceptions.ProtocolError, http.client.RemoteDisconnected,
+                              http.client.IncompleteRead)):
+            return ErrorKind.CONNECTION_RESET
+    return ErrorKind.PROXY_ERROR
 
 
 def _chain(exc: BaseException, limit: int = 10) -> list[BaseException]:
