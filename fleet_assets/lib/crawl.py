@@ -323,7 +323,13 @@ class PartitionCrawler:
             outcome = self.fetcher.fetch(url, proxy=proxy)
         verdict = self.taxonomy.classify(outcome)
         if verdict.failure is FailureClass.ENVIRONMENTAL and proxy is not None:
-            self.proxies.burn(self.target.name, proxy, verdict.reason)  # type: ignore[union-attr]
+            # A Retry-After says how long this client must rest; without one, the pool's cooldown.
+            retry_after = parse_retry_after(
+                outcome.header("retry-after"), dt.datetime.fromtimestamp(self.clock(), dt.UTC))
+            cooldown = None if retry_after is None else min(
+                retry_after, self.policies[FailureClass.ENVIRONMENTAL].retry_after_cap_seconds)
+            self.proxies.burn(self.target.name, proxy, verdict.reason,  # type: ignore[union-attr]
+                              cooldown=cooldown)
             self._tally.add(rotated=1)
         return outcome
 
