@@ -1,0 +1,149 @@
+"""PartitionCrawler against the sandbox: politeness, robots.txt, listing resume, tombstone identity."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import threading
+import time
+
+import dagster as dg
+import pytest
+from retry_support import REPO, targets_file
+
+from fleet_assets.lib import manifest as mf
+from fleet_assets.lib.crawl import ListingFailed, PartitionCrawler
+from fleet_assets.lib.failures import A, DEFAULT_POLICIES, Taxonomy
+from fleet_assets.lib.fetch import HttpFetcher
+from fleet_assets.lib.store import LocalObjectStore
+from fleet_assets.lib.targets import load_targets
+from fleet_assets.lib.tombstones import TombstoneIndex, url_identity
+
+DATE = "2025-06-10"
+
+
+class Recording:
+    """A real HttpFetcher that notes every request: url, sent, answered, and the peak in flight."""
+
+    def __init__(self, on_response=None):
+        self.inner = HttpFetcher()
+        self.log: list[tuple[str, float, float, int | None]] = []
+        self.on_response = on_response
+        self._lock = threading.Lock()
+        self.in_flight = self.peak = 0
+
+    def fetch(self, url, proxy=None, headers=None):
+        with self._lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        sent = time.time()
+        try:
+            outcome = self.inner.fetch(url, proxy=proxy, headers=headers)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+        self.log.append((url, sent, time.time(), outcome.status))
+        if self.on_response:
+            self.on_response(url, outcome)
+        return outcome
+
+    def pages(self) -> list[tuple[str, float, float, int | None]]:
+        return [r for r in self.log if not r[0].endswith("/robots.txt")]
+
+
+def crawler(home, tmp_path, name, fetcher, attempt=0, **overrides):
+    target = load_targets(targets_file(tmp_path, **{name: overrides}))[name]
+    return PartitionCrawler(target=target, date=DATE, store=LocalObjectStore(home),
+                            fetcher=fetcher, taxonomy=Taxonomy(), policies=dict(DEFAULT_POLICIES),
+                            attempt=attempt, rng=random.Random(1))
+
+
+def test_robots_disallowed_pages_are_recorded_and_never_requested(fleet_env, sandbox, tmp_path):
+    sandbox.set_faults({"robots_disallow": [f"/jobs/{DATE}/job/2"]})
+    rec = Recording()
+    result = crawler(fleet_env, tmp_path, "jobs", rec).run()
+    disallowed = [e.url for e in result.entries if e.status == mf.DISALLOWED]
+    assert [u.rsplit("/", 1)[-1] for u in disallowed] == ["2"]
+    assert result.complete
+    assert sandbox.stats()["by_target"]["jobs"] == 14
+    assert all(not r[0].endswith("/job/2") for r in rec.log)
+
+
+def test_robots_can_be_ignored_per_target(fleet_env, sandbox, tmp_path):
+    sandbox.set_faults({"robots_disallow": ["/jobs/"]})
+    result = crawler(fleet_env, tmp_path, "jobs", Recording(),
+                     politeness={"obey_robots": False}).run()
+    assert result.counts()["stored"] == 15
+    assert "robots.txt" not in sandbox.stats()["by_target"]
+
+
+def test_crawl_delay_spaces_the_requests_to_one_host(fleet_env, sandbox, tmp_path):
+    sandbox.set_faults({"crawl_delay": 0.1})
+    rec = Recording()
+    crawler(fleet_env, tmp_path, "jobs", rec).run()
+    sent = sorted(r[1] for r in rec.pages())
+    assert len(sent) == 15
+    gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
+    assert min(gaps) >= 0.09, gaps
+
+
+def test_requests_per_second_is_a_token_bucket_per_host(fleet_env, sandbox, tmp_path):
+    rec = Recording()
+    crawler(fleet_env, tmp_path, "jobs", rec,
+            politeness={"requests_per_second": 20, "max_concurrency": 4}).run()
+    sent = sorted(r[1] for r in rec.pages())
+    assert sent[-1] - sent[0] >= 14 / 20 - 0.02
+
+
+def test_max_concurrency_caps_the_requests_in_flight(fleet_env, sandbox, tmp_path):
+    sandbox.set_faults({"slow_rate": 1.0, "slow_seconds": 0.15, "only_targets": ["jobs"]})
+    rec = Recording()
+    crawler(fleet_env, tmp_path, "jobs", rec, politeness={"max_concurrency": 3}).run()
+    assert rec.peak == 3
+
+
+def test_a_retried_listing_resumes_at_the_page_that_failed(fleet_env, sandbox, tmp_path):
+    def break_after_first_catalog_page(url, outcome):
+        if "catalog" in url and outcome.status == 200:
+            sandbox.set_faults({"transient_rate": 1.0, "only_targets": ["shop"]})
+
+    first = Recording(on_response=break_after_first_catalog_page)
+    with pytest.raises(ListingFailed) as failed:
+        crawler(fleet_env, tmp_path, "shop", first).run()
+    assert failed.value.failure is A and "page=2" in failed.value.url
+    sandbox.set_faults({})
+    second = Recording()
+    result = crawler(fleet_env, tmp_path, "shop", second, attempt=1).run()
+    catalog = [r[0] for r in second.pages() if "catalog" in r[0]]
+    assert catalog and all("page=" in u for u in catalog)  # page 1 came from the store
+    assert result.complete and result.counts()["stored"] == len(result.entries) > 20
+
+
+def test_url_identity_replaces_the_partition_date():
+    assert url_identity("http://h/jobs/2025-06-10/job/3", "2025-06-10") == "http://h/jobs/{date}/job/3"
+    assert url_identity("http://h/a?d=2025-06-10", "2025-06-11") == "http://h/a?d=2025-06-10"
+
+
+def test_tombstone_index_keeps_the_first_day_seen_gone(tmp_path):
+    index = TombstoneIndex(LocalObjectStore(tmp_path), "jobs")
+    url = "http://h/jobs/{}/job/3"
+    index.record(url.format("2025-06-12"), "2025-06-12", 404, "HTTP 404", "ev12")
+    assert index.record(url.format("2025-06-14"), "2025-06-14", 404, "HTTP 404",
+                        "ev14").first_seen_gone == "2025-06-12"
+    index.record(url.format("2025-06-10"), "2025-06-10", 410, "HTTP 410", "ev10")  # a backfill
+    assert index.get(url.format("2025-06-20"), "2025-06-20").first_seen_gone == "2025-06-10"
+    assert index.skip(url.format("2025-06-10"), "2025-06-10") is None  # that day: fetched
+    assert index.skip(url.format("2025-06-09"), "2025-06-09") is None  # before: fetched
+    assert index.skip(url.format("2025-06-11"), "2025-06-11").evidence_key == "ev10"
+
+
+def test_dagster_yaml_limits_runs_per_target(tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        limits = instance.run_coordinator.get_run_queue_config().tag_concurrency_limits
+    by_key = {limit["key"]: limit for limit in limits}
+    assert by_key["dagster/partition/target"]["value"] == {"applyLimitPerUniqueValue": True}
+    assert by_key["dagster/partition/target"]["limit"] >= 1
