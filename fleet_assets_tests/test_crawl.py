@@ -8,11 +8,10 @@ import threading
 import time
 
 import dagster as dg
-import pytest
 from retry_support import REPO, targets_file
 
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.crawl import ListingFailed, PartitionCrawler
+from fleet_assets.lib.crawl import PartitionCrawler
 from fleet_assets.lib.failures import A, DEFAULT_POLICIES, Taxonomy
 from fleet_assets.lib.fetch import HttpFetcher
 from fleet_assets.lib.store import LocalObjectStore
@@ -108,9 +107,11 @@ def test_a_retried_listing_resumes_at_the_page_that_failed(fleet_env, sandbox, t
             sandbox.set_faults({"transient_rate": 1.0, "only_targets": ["shop"]})
 
     first = Recording(on_response=break_after_first_catalog_page)
-    with pytest.raises(ListingFailed) as failed:
-        crawler(fleet_env, tmp_path, "shop", first).run()
-    assert failed.value.failure is A and "page=2" in failed.value.url
+    partial = crawler(fleet_env, tmp_path, "shop", first).run()
+    failed = partial.listing_failure
+    assert failed is not None and failed.failure is A and "page=2" in failed.url
+    assert not partial.complete and partial.pending_by_class()["A"][0] == failed.url
+    assert len(partial.entries) == 20  # page 1's links were fetched in the same attempt
     sandbox.set_faults({})
     second = Recording()
     result = crawler(fleet_env, tmp_path, "shop", second, attempt=1).run()

@@ -26,7 +26,7 @@ import dagster as dg
 
 from fleet_assets.lib import keys, tables, tombstones
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.crawl import CrawlResult, ListingFailed, PartitionCrawler
+from fleet_assets.lib.crawl import CrawlResult, PartitionCrawler
 from fleet_assets.lib.failures import FailureClass
 from fleet_assets.lib.store import ObjectStore
 from fleet_assets.partitions import fleet_partitions, split
@@ -67,14 +67,7 @@ def raw_pages(
         attempt=context.retry_number,
         rng=random.Random(),
     )
-    try:
-        result = crawler.run()
-    except ListingFailed as exc:
-        details = {"listing_url": exc.url, "reason": exc.reason, "pages_pending": 1,
-                   "attempt": context.retry_number + 1}
-        _retry_or_fail(context, fetcher, policies[exc.failure], exc.failure, exc.wait, details,
-                       pending=1, exhausted=exc.proxies_exhausted)
-        raise AssertionError("unreachable") from exc
+    result = crawler.run()
     tomb_count = _write_tombstones(object_store, name, date, result)
     metadata = _metadata(result, name, date, tomb_count)
     if result.complete:
@@ -90,9 +83,17 @@ def raw_pages(
             {cls: sorted(urls)[:50] for cls, urls in sorted(by_class.items())}
         ),
     }
+    listing = result.listing_failure
+    exhausted = "B" in by_class and (result.proxies_exhausted_until is not None
+                                     or (listing is not None and listing.proxies_exhausted))
+    context.log.info(
+        f"{name} {date}: attempt {result.attempt + 1}: {result.counts()}, pending by class "
+        f"{ {cls: len(urls) for cls, urls in sorted(by_class.items())} }, "
+        f"listing {'complete' if listing is None else 'pending at ' + listing.url}, "
+        f"outcomes {dict(sorted(result.outcomes.items()))}"
+    )
     _retry_or_fail(context, fetcher, policies[failure], failure, wait, details,
-                   pending=len(result.pending),
-                   exhausted=result.proxies_exhausted_until is not None and "B" in by_class)
+                   pending=result.pending_count, exhausted=exhausted)
     raise AssertionError("unreachable")
 
 
@@ -146,7 +147,8 @@ def _metadata(result: CrawlResult, target: str, date: str, tomb_count: int) -> d
         "pages": len(result.entries),
         "stored": counts[mf.STORED],
         "gone": counts[mf.GONE],
-        "pending": counts[mf.PENDING],
+        "pending": result.pending_count,
+        "listing_complete": result.listing_failure is None,
         "pending_A": len(pending.get("A", [])),
         "pending_B": len(pending.get("B", [])),
         "disallowed": counts[mf.DISALLOWED],
@@ -156,6 +158,7 @@ def _metadata(result: CrawlResult, target: str, date: str, tomb_count: int) -> d
         "listing_requests": result.listing_requests,
         "bytes_stored": result.bytes_stored,
         "proxies_rotated": result.proxies_rotated,
+        "proxies_burned": result.proxies_burned,
         "attempt": result.attempt + 1,
         "page_attempts": sum(e.attempts for e in result.entries),
         "tombstones_written": tomb_count,

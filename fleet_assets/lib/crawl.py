@@ -10,9 +10,9 @@ sends zero requests and rewrites nothing.
 Reads from the target: ``urls`` / ``listing``, ``politeness`` (max_concurrency,
 requests_per_second, obey_robots), ``max_body_bytes``, ``timeout_seconds``,
 ``refetch_tombstoned`` (see ``tombstones.py``: a URL found gone on an earlier day is not
-fetched again); and the class policies (``retry``) for due times. Listing pages are kept
-under ``raw/<target>/<date>/_listing/`` so a retried step resumes the listing walk at the
-page that failed instead of starting over.
+fetched again); and the class policies (``retry``) for due times. The listing walk
+(``listing.py``) resumes at the page that failed; the links found before it are fetched in
+the same attempt.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from urllib.parse import urlsplit
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.backoff import full_jitter, next_wait, parse_retry_after
-from fleet_assets.lib.extract import extract_links, first_link
 from fleet_assets.lib.failures import (
     ClassPolicy,
     FailureClass,
@@ -42,6 +41,7 @@ from fleet_assets.lib.failures import (
     Taxonomy,
 )
 from fleet_assets.lib.fetch import HttpFetcher
+from fleet_assets.lib.listing import Discovery, ListingFailed, discover
 from fleet_assets.lib.proxies import Proxy, ProxyPool
 from fleet_assets.lib.ratelimit import HostLimiter
 from fleet_assets.lib.robots import RobotsPolicy
@@ -65,6 +65,9 @@ class CrawlResult:
     duration_seconds: float
     attempt: int
     proxies_exhausted_until: float | None = None
+    proxies_burned: int = 0  # burned for this target when the attempt ended
+    listing_failure: ListingFailed | None = None  # the listing page still to fetch, if any
+    finished_at: float = 0.0
 
     @property
     def pending(self) -> tuple[mf.ManifestEntry, ...]:
@@ -72,22 +75,33 @@ class CrawlResult:
 
     @property
     def complete(self) -> bool:
-        return not self.pending
+        return not self.pending and self.listing_failure is None
+
+    @property
+    def pending_count(self) -> int:
+        """Pending pages, the failed listing page included."""
+        return len(self.pending) + (self.listing_failure is not None)
 
     def pending_by_class(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
+        if self.listing_failure is not None:
+            out[self.listing_failure.failure.value] = [self.listing_failure.url]
         for e in self.pending:
             out.setdefault(e.failure_class or "?", []).append(e.url)
         return out
 
-    def next_due(self) -> float | None:
+    def _dues(self) -> list[float]:
         dues = [e.due_at for e in self.pending if e.due_at is not None]
-        return min(dues) if dues else None
+        if self.listing_failure is not None:
+            dues.append(self.finished_at + self.listing_failure.wait)
+        return dues
+
+    def next_due(self) -> float | None:
+        return min(self._dues(), default=None)
 
     def last_due(self) -> float | None:
         """When every pending page is due: no page is retried before its own wait."""
-        dues = [e.due_at for e in self.pending if e.due_at is not None]
-        return max(dues) if dues else None
+        return max(self._dues(), default=None)
 
     def counts(self) -> dict[str, int]:
         return mf.summary(self.entries)
@@ -111,16 +125,6 @@ class _Tally:
     def outcome(self, label: str) -> None:
         with self.lock:
             self.outcomes[label] += 1
-
-
-class ListingFailed(Exception):
-    """A listing page could not be fetched; carries the page's failure class."""
-
-    def __init__(self, url: str, failure: FailureClass, reason: str, wait: float,
-                 proxies_exhausted: bool = False) -> None:
-        super().__init__(f"listing page {url} failed ({failure.value}): {reason}")
-        self.url, self.failure, self.reason, self.wait = url, failure, reason, wait
-        self.proxies_exhausted = proxies_exhausted
 
 
 class PartitionCrawler:
@@ -151,37 +155,11 @@ class PartitionCrawler:
         self.tombstones = TombstoneIndex(store, target.name)
 
     # -- discovery ---------------------------------------------------------------------------
-    def discover(self) -> list[str]:
-        """The day's URLs: from the stored listing, the URL list, or the listing pages."""
-        if self.target.listing is None:
-            return self.target.urls_for(self.date)
-        key = keys.listing_key(self.target.name, self.date)
-        try:
-            return list(json.loads(self.store.get(key))["urls"])
-        except ObjectMissing:
-            pass
-        listing = self.target.listing
-        url: str | None = listing.start_url.replace("{date}", self.date)
-        found: dict[str, None] = {}
-        seen_pages: set[str] = set()
-        while url is not None and len(seen_pages) < listing.max_pages and url not in seen_pages:
-            seen_pages.add(url)
-            body = self._listing_page(url)
-            for link in extract_links(body, listing.link, url):
-                found.setdefault(link, None)
-            url = first_link(body, listing.next_page, url) if listing.next_page else None
-        urls = list(found)
-        doc = json.dumps({"urls": urls, "pages": len(seen_pages)}, sort_keys=True).encode()
-        self.store.put_if_absent(key, doc)
-        return urls
+    def discover(self) -> Discovery:
+        """The day's URLs (``listing.py``); a failed listing page stops the walk, not the attempt."""
+        return discover(self.target, self.date, self.store, self._listing_page)
 
     def _listing_page(self, url: str) -> bytes:
-        """One listing page, fetched once per partition: a retry resumes where it failed."""
-        key = listing_page_key(self.target.name, self.date, url)
-        try:
-            return gzip.decompress(self.store.get(key))
-        except ObjectMissing:
-            pass
         try:
             outcome = self._fetch(url)
         except ProxiesExhausted as exc:
@@ -193,17 +171,16 @@ class PartitionCrawler:
             self._tally.outcome(f"listing_{verdict.failure.value}")
             raise ListingFailed(url, verdict.failure, verdict.reason,
                                 self._wait(verdict.failure, outcome))
-        body = outcome.body or b""
-        self.store.put_if_absent(key, gzip.compress(body, mtime=0))
-        return body
+        return outcome.body or b""
 
     # -- one attempt -------------------------------------------------------------------------
     def run(self) -> CrawlResult:
         started = time.monotonic()
         previous = self._previous_manifest()
         listing_before = self._tally.requests
-        urls = self.discover()
+        discovery = self.discover()
         listing_requests = self._tally.requests - listing_before
+        urls = discovery.urls
         carried: dict[str, mf.ManifestEntry] = {}
         todo: list[tuple[str, mf.ManifestEntry | None]] = []
         for url in urls:
@@ -230,6 +207,9 @@ class PartitionCrawler:
             duration_seconds=time.monotonic() - started,
             attempt=self.attempt,
             proxies_exhausted_until=t.exhausted_until,
+            proxies_burned=len(self.proxies.burned(self.target.name)) if self.proxies else 0,
+            listing_failure=discovery.failure,
+            finished_at=self.clock(),
         )
 
     def _previous_manifest(self) -> dict[str, mf.ManifestEntry]:
@@ -368,12 +348,6 @@ def _evidence(outcome: FetchOutcome) -> bytes:
         "body": (outcome.body or b"").decode("utf-8", errors="replace"),
     }
     return gzip.compress(json.dumps(doc, sort_keys=True).encode(), mtime=0)
-
-
-def listing_page_key(target: str, date: str, url: str) -> str:
-    """A fetched listing page, kept so that a retried step does not walk the listing again."""
-    digest = keys.natural_key(url, date)
-    return f"{keys.partition_prefix(target, date)}_listing/{digest}.html.gz"
 
 
 def pending_urls(entries: Iterable[mf.ManifestEntry]) -> list[str]:

@@ -11,6 +11,7 @@ class policy's base and cap: tests and benchmarks shrink it), ``pool_size``.
 
 
 import os
+import random
 from dataclasses import replace
 
 import dagster as dg
@@ -86,4 +87,8 @@ class FetcherResource(dg.ConfigurableResource):
         if not urls:
             return None
         proxies = [Proxy.from_config(u, os.environ) for u in urls]
+        # Each step builds a fresh pool: start its round-robin at a random proxy, or every
+        # attempt's first request would go to the same one (and to a banned one again as
+        # soon as its cooldown ends).
+        random.shuffle(proxies)
         return ProxyPool(proxies, store=store, cooldown_seconds=self.proxy_cooldown_seconds)
