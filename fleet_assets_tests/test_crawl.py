@@ -12,7 +12,7 @@ from retry_support import REPO, targets_file
 
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl import PartitionCrawler
-from fleet_assets.lib.failures import A, DEFAULT_POLICIES, Taxonomy
+from fleet_assets.lib.failures import DEFAULT_POLICIES, A, Taxonomy
 from fleet_assets.lib.fetch import HttpFetcher
 from fleet_assets.lib.store import LocalObjectStore
 from fleet_assets.lib.targets import load_targets

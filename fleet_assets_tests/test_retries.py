@@ -11,7 +11,6 @@ import pytest
 from retry_support import (
     FAST,
     body,
-    events,
     failure_metadata,
     manifest,
     page_objects,
@@ -25,7 +24,7 @@ from retry_support import (
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.failures import A, B, DEFAULT_CAPTCHA_MARKERS
+from fleet_assets.lib.failures import DEFAULT_CAPTCHA_MARKERS, A, B
 from fleet_assets.lib.store import LocalObjectStore
 from fleet_assets.resources.fetcher import FetcherResource, class_retry_policy
 

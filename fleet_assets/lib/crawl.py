@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.backoff import full_jitter, next_wait, parse_retry_after
+from fleet_assets.lib.crawl_result import CrawlResult
 from fleet_assets.lib.failures import (
     ClassPolicy,
     FailureClass,
@@ -40,7 +41,7 @@ from fleet_assets.lib.failures import (
     ProxiesExhausted,
     Taxonomy,
 )
-from fleet_assets.lib.fetch import HttpFetcher
+from fleet_assets.lib.fetch import Fetcher
 from fleet_assets.lib.listing import Discovery, ListingFailed, discover
 from fleet_assets.lib.proxies import Proxy, ProxyPool
 from fleet_assets.lib.ratelimit import HostLimiter
@@ -50,61 +51,6 @@ from fleet_assets.lib.targets import Target
 from fleet_assets.lib.tombstones import TombstoneIndex
 
 Clock = Callable[[], float]
-
-
-@dataclass(frozen=True)
-class CrawlResult:
-    entries: tuple[mf.ManifestEntry, ...]
-    requests: int
-    listing_requests: int
-    newly_stored: int
-    carried_over: int
-    bytes_stored: int
-    outcomes: dict[str, int]
-    proxies_rotated: int
-    duration_seconds: float
-    attempt: int
-    proxies_exhausted_until: float | None = None
-    proxies_burned: int = 0  # burned for this target when the attempt ended
-    listing_failure: ListingFailed | None = None  # the listing page still to fetch, if any
-    finished_at: float = 0.0
-
-    @property
-    def pending(self) -> tuple[mf.ManifestEntry, ...]:
-        return tuple(e for e in self.entries if e.status == mf.PENDING)
-
-    @property
-    def complete(self) -> bool:
-        return not self.pending and self.listing_failure is None
-
-    @property
-    def pending_count(self) -> int:
-        """Pending pages, the failed listing page included."""
-        return len(self.pending) + (self.listing_failure is not None)
-
-    def pending_by_class(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        if self.listing_failure is not None:
-            out[self.listing_failure.failure.value] = [self.listing_failure.url]
-        for e in self.pending:
-            out.setdefault(e.failure_class or "?", []).append(e.url)
-        return out
-
-    def _dues(self) -> list[float]:
-        dues = [e.due_at for e in self.pending if e.due_at is not None]
-        if self.listing_failure is not None:
-            dues.append(self.finished_at + self.listing_failure.wait)
-        return dues
-
-    def next_due(self) -> float | None:
-        return min(self._dues(), default=None)
-
-    def last_due(self) -> float | None:
-        """When every pending page is due: no page is retried before its own wait."""
-        return max(self._dues(), default=None)
-
-    def counts(self) -> dict[str, int]:
-        return mf.summary(self.entries)
 
 
 @dataclass
@@ -133,7 +79,7 @@ class PartitionCrawler:
         target: Target,
         date: str,
         store: ObjectStore,
-        fetcher: HttpFetcher,
+        fetcher: Fetcher,
         taxonomy: Taxonomy,
         policies: dict[FailureClass, ClassPolicy],
         proxies: ProxyPool | None = None,

@@ -16,6 +16,7 @@ import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -27,6 +28,13 @@ from fleet_assets.lib.proxies import Proxy
 from fleet_assets.lib.robots import FLEET_USER_AGENT
 
 _REDIRECTS = {301, 302, 303, 307, 308}
+
+
+class Fetcher(Protocol):
+    """What the crawler needs of a fetcher: one request, reported, never raised."""
+
+    def fetch(self, url: str, proxy: Proxy | None = None,
+              headers: Mapping[str, str] | None = None) -> FetchOutcome: ...
 
 
 @dataclass(frozen=True)

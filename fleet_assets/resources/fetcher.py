@@ -22,7 +22,6 @@ from fleet_assets.lib.proxies import Proxy, ProxyPool
 from fleet_assets.lib.store import ObjectStore
 from fleet_assets.lib.targets import Target
 
-
 # Exceptions nobody classified (a bug, a dying disk) get a few spaced attempts too.
 UNCLASSIFIED_RETRY = dg.RetryPolicy(
     max_retries=2, delay=1.0, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL

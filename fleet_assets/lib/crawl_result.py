@@ -1,0 +1,68 @@
+"""What one attempt at a partition produced: the ledger and the counts that prove it.
+
+``PartitionCrawler.run`` returns a ``CrawlResult``; ``raw_pages`` turns it into
+materialization or failure metadata and decides the retry from ``pending_by_class`` and
+``last_due`` (the moment every pending page, and a failed listing page, is due).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fleet_assets.lib import manifest as mf
+from fleet_assets.lib.listing import ListingFailed
+
+
+@dataclass(frozen=True)
+class CrawlResult:
+    entries: tuple[mf.ManifestEntry, ...]
+    requests: int
+    listing_requests: int
+    newly_stored: int
+    carried_over: int
+    bytes_stored: int
+    outcomes: dict[str, int]
+    proxies_rotated: int
+    duration_seconds: float
+    attempt: int
+    proxies_exhausted_until: float | None = None
+    proxies_burned: int = 0  # burned for this target when the attempt ended
+    listing_failure: ListingFailed | None = None  # the listing page still to fetch, if any
+    finished_at: float = 0.0
+
+    @property
+    def pending(self) -> tuple[mf.ManifestEntry, ...]:
+        return tuple(e for e in self.entries if e.status == mf.PENDING)
+
+    @property
+    def complete(self) -> bool:
+        return not self.pending and self.listing_failure is None
+
+    @property
+    def pending_count(self) -> int:
+        """Pending pages, the failed listing page included."""
+        return len(self.pending) + (self.listing_failure is not None)
+
+    def pending_by_class(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        if self.listing_failure is not None:
+            out[self.listing_failure.failure.value] = [self.listing_failure.url]
+        for e in self.pending:
+            out.setdefault(e.failure_class or "?", []).append(e.url)
+        return out
+
+    def _dues(self) -> list[float]:
+        dues = [e.due_at for e in self.pending if e.due_at is not None]
+        if self.listing_failure is not None:
+            dues.append(self.finished_at + self.listing_failure.wait)
+        return dues
+
+    def next_due(self) -> float | None:
+        return min(self._dues(), default=None)
+
+    def last_due(self) -> float | None:
+        """When every pending page is due: no page is retried before its own wait."""
+        return max(self._dues(), default=None)
+
+    def counts(self) -> dict[str, int]:
+        return mf.summary(self.entries)
