@@ -93,6 +93,10 @@ def resources(transport: str = "urllib3", backoff_scale: float = 0.01, **fetcher
     return res
 
 
+# Events still go to the instance's event log; only the console echo of each one is off.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def dagster_run(instance, target: str = "shop", date: str = DATE,
                 selection: tuple[str, ...] = ("raw_pages", "extracted_records"),
                 res: dict | None = None):
@@ -104,7 +108,8 @@ def dagster_run(instance, target: str = "shop", date: str = DATE,
 
     instance.add_dynamic_partitions(TARGETS_PARTITIONS, [target])
     return dg.materialize(ALL, selection=list(selection), partition_key=partition_key(date, target),
-                          instance=instance, resources=res or resources(), raise_on_error=False)
+                          instance=instance, resources=res or resources(), raise_on_error=False,
+                          run_config=QUIET)
 
 
 def library_run(target: Target, home: Path, transport: str = "urllib3",

@@ -5,7 +5,8 @@ when used and never logged), ``proxies_env_var`` (the variable holding a comma-s
 proxy list, read at run time so that no credential is ever part of resource config shown in
 the UI; default ``FLEET_PROXIES``), ``proxy_cooldown_seconds`` (how long a proxy stays burned for
 a target), ``transport`` (``requests``: ``lib/fetch.HttpFetcher``; ``urllib3``: the faster
-``lib/transport.PoolFetcher``, same interface), ``max_in_run_wait_seconds`` (a retry due sooner is waited for inside the run;
+``lib/transport.PoolFetcher``, same interface), ``max_in_run_wait_seconds`` (a retry due
+sooner is waited for inside the run;
 a later one ends the step so a sensor relaunches it), ``backoff_scale`` (multiplies every
 class policy's base and cap: tests and benchmarks shrink it), ``pool_size``.
 """
