@@ -35,5 +35,14 @@ dev: $(STAMP)
 	$(BIN)/fleet sandbox & trap 'kill $$!' EXIT; \
 	  $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
+# Ratios measured in one run (Scrapy, aiohttp and lxml baselines); rewrites BENCHMARKS.md's table.
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[bench]'
+	$(BIN)/python -m bench.run --write BENCHMARKS.md
+
+# 5,000 pages under every fault, the worker killed with SIGKILL twice; prints lost/duplicated/...
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos --pages 5000 --kills 2
+
 clean:
 	rm -rf $(FLEET_HOME)

@@ -73,8 +73,11 @@ def test_links_are_absolute_deduplicated_and_http_only():
             b"<a class=p href='javascript:alert(1)'>j</a><a class=p href='mailto:x@y'>m</a>"
             b"<a class=p href='http://other.example/b'>o</a><a class=p>no href</a>"
             b"<a class=p href='http://[bad'>bad</a>")
-    links = extract_links(page, Selector(css="a.p", attr="href"), "http://h/shop/")
+    links = extract_links(page, Selector(css="a.p", attr="href"), "http://h/shop/",
+                          hosts=["h", "other.example"])
     assert links == ["http://h/a", "http://other.example/b"]
+    # by default only the listing's own host (see test_bad_input for the SSRF cases)
+    assert extract_links(page, Selector(css="a.p", attr="href"), "http://h/shop/") == ["http://h/a"]
 
 
 def test_link_limit_caps_huge_listings():

@@ -46,7 +46,7 @@ from fleet_assets.lib.listing import Discovery, ListingFailed, discover
 from fleet_assets.lib.proxies import Proxy, ProxyPool
 from fleet_assets.lib.ratelimit import HostLimiter
 from fleet_assets.lib.robots import RobotsPolicy
-from fleet_assets.lib.store import ObjectMissing, ObjectStore
+from fleet_assets.lib.store import ObjectMissing, ObjectStore, sweep_partials
 from fleet_assets.lib.targets import Target
 from fleet_assets.lib.tombstones import TombstoneIndex
 
@@ -122,6 +122,7 @@ class PartitionCrawler:
     # -- one attempt -------------------------------------------------------------------------
     def run(self) -> CrawlResult:
         started = time.monotonic()
+        sweep_partials(self.store, keys.partition_prefix(self.target.name, self.date))
         previous = self._previous_manifest()
         listing_before = self._tally.requests
         discovery = self.discover()

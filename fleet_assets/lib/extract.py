@@ -176,8 +176,15 @@ def extract_record(body: bytes, rules: RecordRules, url: str | None = None) -> E
     return Extraction(values=values, missing_required=missing)
 
 
-def extract_links(body: bytes, sel: Selector, base_url: str, limit: int = 100_000) -> list[str]:
-    """Absolute http(s) links matched by ``sel``, in document order, deduplicated."""
+def extract_links(body: bytes, sel: Selector, base_url: str, limit: int = 100_000,
+                  hosts: Iterable[str] | None = None) -> list[str]:
+    """Absolute http(s) links matched by ``sel``, in document order, deduplicated.
+
+    Only links to ``hosts`` (default: the listing page's own host) are kept: a listing is
+    untrusted input, and a link to another host (``http://169.254.169.254/``, an intranet
+    name) must not steer the crawler there, as a cross-host redirect may not either.
+    """
+    allowed = {h.lower() for h in hosts} if hosts is not None else {urlsplit(base_url).hostname}
     doc = parse_html(body, base_url)
     if doc is None:
         return []
@@ -194,7 +201,7 @@ def extract_links(body: bytes, sel: Selector, base_url: str, limit: int = 100_00
         else:
             raw = node.get("href") if hasattr(node, "get") else None
         url = absolute_url(raw, base_url)
-        if url is not None:
+        if url is not None and urlsplit(url).hostname in allowed:
             out.setdefault(url, None)
         if len(out) >= limit:
             break

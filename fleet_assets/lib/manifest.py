@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 STORED = "stored"
 GONE = "gone"
@@ -51,7 +51,7 @@ class ManifestEntry:
 
 def dumps(entries: Iterable[ManifestEntry]) -> bytes:
     lines = [
-        json.dumps(asdict(e), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        json.dumps(dict(e.__dict__), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         for e in sorted(entries, key=lambda e: e.url)
     ]
     return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")

@@ -11,14 +11,23 @@ Every value lives at a deterministic key (see ``keys.py``). Two write modes exis
 
 ``LocalObjectStore`` implements both on a directory that every worker of a single machine
 sees; the S3 implementation (``s3store.py``) does the same with conditional writes.
+
+Durability (local): ``put`` fsyncs its object before the rename. ``put_if_absent`` objects
+are flushed in bulk instead of one fsync each (a 2 ms journal commit per page was the
+largest cost of a crawl, see BENCHMARKS.md): the next ``put`` of the same store object (the
+partition manifest that proves them) or ``flush()`` first syncs the file system, so a
+manifest never survives a power loss that its pages did not. A process crash (kill -9) never
+loses a linked object either way: the page cache belongs to the kernel. Temp files of a
+killed writer (``.tmp-<pid>-*``) are removed by ``sweep_partials``.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -67,28 +76,37 @@ class LocalObjectStore:
     """A directory as an object store; temp-file + rename/link makes writes atomic."""
 
     root: Path
+    _unsynced: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
-    def _write_temp(self, path: Path, data: bytes) -> str:
+    def _write_temp(self, path: Path, data: bytes, sync: bool = True) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{os.getpid()}-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
+                if sync:
+                    fh.flush()
+                    os.fsync(fh.fileno())
         except BaseException:
             os.unlink(tmp)
             raise
         return tmp
 
+    def flush(self) -> None:
+        """Make every ``put_if_absent`` object written so far durable (one sync for all)."""
+        if self._unsynced.is_set():
+            self._unsynced.clear()
+            os.sync()
+
     def put_if_absent(self, key: str, data: bytes) -> bool:
         path = self._path(key)
         if path.exists():
             return False
-        tmp = self._write_temp(path, data)
+        tmp = self._write_temp(path, data, sync=False)
+        self._unsynced.set()
         try:
             # link() fails if the target exists: the conditional create is the filesystem's.
             os.link(tmp, path)
@@ -99,6 +117,7 @@ class LocalObjectStore:
             os.unlink(tmp)
 
     def put(self, key: str, data: bytes) -> None:
+        self.flush()
         path = self._path(key)
         tmp = self._write_temp(path, data)
         os.replace(tmp, path)
@@ -128,3 +147,32 @@ class LocalObjectStore:
 
     def uri(self, key: str) -> str:
         return str(self._path(key))
+
+
+def sweep_partials(store: ObjectStore, prefix: str) -> list[str]:
+    """Remove temp files left under ``prefix`` by writers that no longer run; their paths.
+
+    Only a local store has them (an S3 PUT is all or nothing). A temp file whose writer
+    (the pid in its name) is alive on this machine is left alone: it may be mid-write.
+    """
+    if not isinstance(store, LocalObjectStore):
+        return []
+    base = store.root / prefix if prefix else store.root
+    removed = []
+    for tmp in base.rglob(".tmp-*") if base.is_dir() else ():
+        pid = tmp.name.split("-")[1] if tmp.name.count("-") >= 2 else ""
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp.relative_to(store.root).as_posix())
+    return sorted(removed)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,88 @@
+"""Re-materializing unchanged inputs reuses the table; temp files of killed writers are swept."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import yaml
+
+from fleet_assets.assets import ALL
+from fleet_assets.lib import keys, reuse
+from fleet_assets.lib.store import LocalObjectStore, sweep_partials
+from fleet_assets.partitions import TARGETS_PARTITIONS, partition_key
+from fleet_assets.resources import build_resources
+
+DATE = "2025-06-10"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _records_metadata(instance, selection=("raw_pages", "extracted_records")):
+    instance.add_dynamic_partitions(TARGETS_PARTITIONS, ["jobs"])
+    result = dg.materialize(ALL, selection=list(selection), partition_key=partition_key(DATE, "jobs"),
+                            instance=instance, resources=build_resources(), raise_on_error=False)
+    assert result.success
+    events = [e for e in result.get_asset_materialization_events()
+              if e.event_specific_data.materialization.asset_key.path[-1] == "extracted_records"]
+    return {k: v.value for k, v in events[0].event_specific_data.materialization.metadata.items()}
+
+
+def test_unchanged_partition_reuses_records_table_and_replays_its_counts(fleet_env):
+    store = LocalObjectStore(fleet_env)
+    with dg.instance_for_test() as instance:
+        first = _records_metadata(instance)
+        table = store.get(keys.table_key("records", "jobs", DATE))
+        again = _records_metadata(instance)
+    assert first["reused_unchanged"] is False and again["reused_unchanged"] is True
+    assert again["records"] == first["records"] == 15
+    assert store.get(keys.table_key("records", "jobs", DATE)) == table
+
+
+def test_changed_rules_or_missing_table_extract_again(fleet_env, monkeypatch, tmp_path):
+    store = LocalObjectStore(fleet_env)
+    with dg.instance_for_test() as instance:
+        _records_metadata(instance)
+        store.delete(keys.table_key("records", "jobs", DATE))
+        assert _records_metadata(instance, ("extracted_records",))["reused_unchanged"] is False
+        assert store.exists(keys.table_key("records", "jobs", DATE))
+        doc = yaml.safe_load((REPO / "targets.yaml").read_text())
+        jobs = next(t for t in doc["targets"] if t["name"] == "jobs")
+        jobs["record"]["required"] = ["job_id", "title"]
+        edited = tmp_path / "targets.yaml"
+        edited.write_text(yaml.safe_dump(doc))
+        monkeypatch.setenv("FLEET_TARGETS", str(edited))
+        assert _records_metadata(instance, ("extracted_records",))["reused_unchanged"] is False
+
+
+def test_fingerprint_changes_with_any_input():
+    base = reuse.fingerprint(b"manifest", "rules")
+    assert base == reuse.fingerprint(b"manifest", "rules")
+    assert base != reuse.fingerprint(b"manifest2", "rules")
+    assert base != reuse.fingerprint(b"manifest", "rules2")
+    assert reuse.fingerprint(b"ab", "c") != reuse.fingerprint(b"a", "bc")
+
+
+def test_sweep_removes_temp_files_of_dead_writers_only(tmp_path):
+    store = LocalObjectStore(tmp_path)
+    store.put("raw/shop/2025-06-10/a.html.gz", b"kept")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    folder = tmp_path / "raw/shop/2025-06-10"
+    (folder / f".tmp-{dead}-abc.part").write_bytes(b"half")
+    (folder / f".tmp-{os.getpid()}-def.part").write_bytes(b"mid-write")
+    removed = sweep_partials(store, "raw/shop/2025-06-10/")
+    assert removed == [f"raw/shop/2025-06-10/.tmp-{dead}-abc.part"]
+    assert (folder / f".tmp-{os.getpid()}-def.part").exists()
+    assert store.get("raw/shop/2025-06-10/a.html.gz") == b"kept"
+
+
+def test_put_if_absent_objects_are_flushed_before_the_next_put(tmp_path):
+    store = LocalObjectStore(tmp_path)
+    assert store.put_if_absent("raw/t/2025-06-10/x.html.gz", b"page")
+    assert store._unsynced.is_set()
+    store.put("raw/t/2025-06-10/_manifest.jsonl", b"{}")
+    assert not store._unsynced.is_set()
+    assert not list((tmp_path / "raw/t/2025-06-10").glob(".tmp-*"))
