@@ -12,6 +12,7 @@ import time
 
 import dagster as dg
 
+from fleet_assets.circuit import guard
 from fleet_assets.lib import keys
 from fleet_assets.lib.crawl import CrawlResult, ListingFailed, PartitionCrawler
 from fleet_assets.lib.failures import FailureClass
@@ -41,6 +42,7 @@ def raw_pages(
     fetcher: FetcherResource,
 ) -> dg.MaterializeResult:
     """One gzip object per fetched URL per target per day, and the partition's manifest."""
+    guard(context)  # fail fast while the target's drift circuit is open
     date, name = split(context)
     target = targets.get(name)
     object_store = store.get_store()
