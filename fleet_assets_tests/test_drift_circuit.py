@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from concurrent.futures import ProcessPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -39,41 +37,6 @@ LATER = ["2025-06-13", "2025-06-14"]
 PIPELINE = ["raw_pages", "extracted_records", "daily_aggregates"]
 CHECKS = dg.AssetSelection.checks_for_assets("extracted_records")
 RECORDS_ONLY = dg.AssetSelection.assets("raw_pages", "extracted_records").without_checks()
-
-
-class Receiver:
-    """A real webhook endpoint on loopback that keeps every JSON body it is sent."""
-
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server API
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                received.append(json.loads(body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def webhook(monkeypatch):
-    receiver = Receiver()
-    monkeypatch.setenv("FLEET_ALERT_WEBHOOK", receiver.url)
-    yield receiver
-    receiver.close()
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ conditional create is what makes "one alert per opening" hold across concurrent 
 machines), ``webhook_url_env_var`` (variable holding a URL that receives the alert as a JSON
 POST; read at send time so the URL, often a secret, never appears in config, logs or the UI;
 default ``FLEET_ALERT_WEBHOOK``), ``slack_channel`` and ``slack_token_env_var`` (Slack through
-dagster-slack; default token variable ``FLEET_SLACK_TOKEN``), ``timeout_seconds``.
+dagster-slack; default token variable ``FLEET_SLACK_TOKEN``; ``slack_api_url`` is Slack's Web
+API, changed only to reach a stand-in), ``timeout_seconds``.
 
 Only semantic drift (class C) calls this: transient, environmental and hard failures
 (A, B, D) are handled by retries and tombstones and never page anyone.
@@ -55,6 +56,7 @@ class AlertsResource(dg.ConfigurableResource):
     webhook_url_env_var: str = "FLEET_ALERT_WEBHOOK"
     slack_channel: str = ""
     slack_token_env_var: str = "FLEET_SLACK_TOKEN"
+    slack_api_url: str = "https://slack.com/api/"
     timeout_seconds: float = 5.0
 
     def claim_key(self, alert: CircuitAlert) -> str:
@@ -103,9 +105,10 @@ class AlertsResource(dg.ConfigurableResource):
             return
         from dagster_slack import SlackResource
 
+        client = SlackResource(token=token).get_client()
+        client.base_url, client.timeout = self.slack_api_url, int(max(1, self.timeout_seconds))
         try:
-            SlackResource(token=token).get_client().chat_postMessage(
-                channel=self.slack_channel, text=alert.text())
+            client.chat_postMessage(channel=self.slack_channel, text=alert.text())
         except Exception as exc:  # noqa: BLE001 - Slack being down must not hide the verdict
             log.warning(f"Slack alert to {self.slack_channel} failed: {type(exc).__name__}; "
                         f"the alert is in {self.log_path}")
