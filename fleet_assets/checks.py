@@ -55,7 +55,11 @@ def _metadata(evidence: dict[str, Any]) -> dict[str, Any]:
 def _verdict(context: dg.AssetCheckExecutionContext, alerts: AlertsResource, target: Target,
              check: str, verdict: drift.DriftVerdict, severity: str) -> dg.AssetCheckResult:
     if not verdict.passed and severity == "ERROR":
-        _announce(context, alerts, target, check, verdict)
+        try:
+            _announce(context, alerts, target, check, verdict)
+        except Exception as exc:  # noqa: BLE001 - a broken notifier must not swallow the verdict
+            context.log.error(f"could not send the drift alert for {target.name}: "
+                              f"{type(exc).__name__}: {exc}")
     elif not verdict.passed:
         context.log.warning(f"{check} ({severity}) on {context.partition_key}: {verdict.summary}")
     return dg.AssetCheckResult(

@@ -1,7 +1,8 @@
 """The per-target circuit breaker, derived from the Dagster instance (the glue of lib/circuit.py).
 
 Nothing is kept in memory or in a side file: ``circuit_state`` reads the latest completed
-evaluation of each blocking drift check of ``extracted_records`` for the target's partitions
+evaluation of each blocking drift check of ``extracted_records`` for the target's materialized
+partitions
 and the latest reset observation (asset key ``fleet_circuit/<target>``), all in the instance's
 storage (SQLite locally, PostgreSQL in production), so every run and machine sees the same
 state. Sensors (issue 5) import ``circuit_state`` / ``circuit_states`` to skip open targets.
@@ -29,7 +30,7 @@ from fleet_assets.lib.circuit import (
     derive,
     refusal,
 )
-from fleet_assets.partitions import TARGETS_PARTITIONS, date_partitions, split
+from fleet_assets.partitions import TARGETS_PARTITIONS, split
 
 __all__ = ["CircuitState", "circuit_state", "circuit_states", "derive_circuit", "guard",
            "reset_circuit", "reset_circuit_job", "CLOSED", "OPEN", "HALF_OPEN"]
@@ -85,7 +86,11 @@ def derive_circuit(instance: dg.DagsterInstance, target: str) -> Derived:
     """The state with its opening identity and the evaluation that opened it."""
     reset = _last_reset(instance, target)
     after = reset.storage_id if reset else 0
-    partitions = [f"{date}|{target}" for date in date_partitions.get_partition_keys()]
+    # A check only yields a verdict on a materialized partition, so these are all that count.
+    partitions = [k for k in instance.get_materialized_partitions(RECORDS)
+                  if k.endswith(f"|{target}")]
+    if not partitions:
+        return derive(target, [], reset)
     infos = instance.event_log_storage.get_asset_check_partition_info(
         _check_keys(), partition_keys=partitions)
     evaluations = []

@@ -276,3 +276,38 @@ def test_captcha_interstitials_never_trigger_drift(drift_env, fleet_env, sandbox
     assert "class B" in step_failure(blocked, "raw_pages")
     assert circuit_state(drift_env, "jobs").status == "closed"
     assert webhook.received == [] and alerts_log(fleet_env) == []
+
+
+def _few_jobs_targets(tmp_path: Path, severity: str) -> Path:
+    """jobs with 3 of its 15 URLs (a fifth of its usual volume) and the given volume severity."""
+    doc = yaml.safe_load((REPO_ROOT / "targets.yaml").read_text())
+    jobs = next(t for t in doc["targets"] if t["name"] == "jobs")
+    jobs["urls"] = jobs["urls"][:3]
+    jobs["drift"] = {"volume_window": 3, "volume_min_ratio": 0.5, "volume_severity": severity}
+    path = tmp_path / f"few-jobs-{severity}.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def test_volume_anomaly_warns_by_default_and_blocks_when_configured_as_error(
+        fleet_env, sandbox, webhook, tmp_path, monkeypatch):
+    instance = get_instance()
+    register_targets(instance, ["jobs"])
+    for date in ["2025-06-08", "2025-06-09", "2025-06-10"]:
+        assert run(instance, date, "jobs").success
+
+    monkeypatch.setenv("FLEET_TARGETS", str(_few_jobs_targets(tmp_path, "WARN")))
+    warned = run(instance, "2025-06-11", "jobs")
+    volume = check_results(warned)["volume_anomaly"]
+    assert warned.success and "daily_aggregates" in materialized(warned)
+    assert not volume.passed and volume.severity == dg.AssetCheckSeverity.WARN
+    assert volume.metadata["baseline_median"].value == 15 and volume.metadata["records"].value == 3
+    assert circuit_state(instance, "jobs").status == "closed" and webhook.received == []
+
+    monkeypatch.setenv("FLEET_TARGETS", str(_few_jobs_targets(tmp_path, "ERROR")))
+    blocked = run(instance, "2025-06-12", "jobs")
+    assert not blocked.success and "daily_aggregates" not in materialized(blocked)
+    assert check_results(blocked)["volume_anomaly"].severity == dg.AssetCheckSeverity.ERROR
+    state = circuit_state(instance, "jobs")
+    assert state.status == "open" and "volume_anomaly" in state.reason
+    assert [a["check"] for a in webhook.received] == ["volume_anomaly"]
