@@ -47,10 +47,12 @@ def drift_env(fleet_env, sandbox, webhook):
     return instance
 
 
-def run(instance, date, target, selection=PIPELINE, fetcher=None):
+def run(instance, date, target, selection=PIPELINE, fetcher=None, alerts=None):
     resources = build_resources()
     if fetcher is not None:
         resources["fetcher"] = fetcher
+    if alerts is not None:
+        resources["alerts"] = alerts
     return dg.materialize(
         ALL, selection=selection, partition_key=partition_key(date, target), instance=instance,
         resources=resources, raise_on_error=False,
@@ -311,3 +313,13 @@ def test_volume_anomaly_warns_by_default_and_blocks_when_configured_as_error(
     state = circuit_state(instance, "jobs")
     assert state.status == "open" and "volume_anomaly" in state.reason
     assert [a["check"] for a in webhook.received] == ["volume_anomaly"]
+
+
+def test_a_broken_notifier_does_not_hide_the_drift_verdict(drift_env, fleet_env, webhook):
+    (fleet_env / "not-a-dir").write_text("")
+    broken = build_resources()["alerts"].model_copy(
+        update={"log_path": str(fleet_env / "not-a-dir" / "alerts.log")})
+    result = run(drift_env, D, "jobs", alerts=broken)
+    assert not check_results(result)["required_field_coverage"].passed
+    assert "daily_aggregates" not in materialized(result)
+    assert circuit_state(drift_env, "jobs").status == "open"
