@@ -210,7 +210,7 @@ def _open_jobs_circuit(instance) -> None:
 
 
 def test_reset_with_fixed_rules_probe_passes_and_circuit_closes(
-        drift_env, fleet_env, webhook, tmp_path, monkeypatch, capsys):
+        drift_env, fleet_env, sandbox, webhook, tmp_path, monkeypatch, capsys):
     instance = drift_env
     _open_jobs_circuit(instance)
     monkeypatch.setenv("FLEET_TARGETS", str(_fixed_targets(tmp_path)))
@@ -226,6 +226,11 @@ def test_reset_with_fixed_rules_probe_passes_and_circuit_closes(
     # D's records are still the drifted ones: no aggregate is built from them
     assert "failed on the records" in step_failure(run(instance, D, "jobs", ["daily_aggregates"]),
                                                    "daily_aggregates")
+    # re-materializing D re-parses its stored pages with the fixed rules, without refetching
+    sandbox.reset_stats()
+    redone = run(instance, D, "jobs")
+    assert redone.success and "daily_aggregates" in materialized(redone)
+    assert sandbox.stats()["total"] == 0
     assert len(webhook.received) == 1
 
 
