@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -328,3 +329,47 @@ def test_a_broken_notifier_does_not_hide_the_drift_verdict(drift_env, fleet_env,
     assert not check_results(result)["required_field_coverage"].passed
     assert "daily_aggregates" not in materialized(result)
     assert circuit_state(drift_env, "jobs").status == "open"
+
+
+@pytest.fixture
+def postgres_instance():
+    """A Dagster instance on a fresh PostgreSQL database (dropped afterwards)."""
+    dagster_postgres = pytest.importorskip("dagster_postgres")
+    psycopg2 = pytest.importorskip("psycopg2")
+    name = f"fleet_issue4_circuit_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres",
+                                 connect_timeout=3)
+    except psycopg2.OperationalError as exc:
+        if os.environ.get("FLEET_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is required: {exc}")
+        pytest.skip(f"no PostgreSQL on 127.0.0.1:5432: {exc}")
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    try:
+        with dg.instance_for_test(overrides={"storage": {"postgres": {"postgres_url": url}}}) as inst:
+            assert isinstance(inst.event_log_storage, dagster_postgres.PostgresEventLogStorage)
+            yield inst
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.mark.services
+def test_circuit_on_postgresql_opens_resets_and_reopens(postgres_instance, fleet_env, sandbox,
+                                                        webhook):
+    instance = postgres_instance
+    sandbox.set_faults({"drift_from": {"jobs": D}})
+    register_targets(instance, ["jobs"])
+    assert run(instance, BEFORE[1], "jobs").success
+    assert not run(instance, D, "jobs").success
+    assert circuit_state(instance, "jobs").status == "open"
+    assert reset_circuit_job.execute_in_process(
+        instance=instance,
+        run_config={"ops": {"reset_target_circuit": {"config": {"target": "jobs"}}}}).success
+    assert circuit_state(instance, "jobs").status == "half_open"
+    assert not run(instance, LATER[0], "jobs").success
+    state = circuit_state(instance, "jobs")
+    assert state.status == "open" and state.evidence_partition == f"{LATER[0]}|jobs"
+    assert len(webhook.received) == 2
