@@ -11,7 +11,7 @@ from typing import Any
 
 import dagster as dg
 
-from fleet_assets.circuit import OPEN, RECORDS, derive_circuit
+from fleet_assets.circuit import OPEN, RECORDS, derive_circuit, opening_key
 from fleet_assets.lib import drift
 from fleet_assets.lib.circuit import RESET_COMMAND, RESET_JOB
 from fleet_assets.lib.targets import Target
@@ -84,7 +84,7 @@ def _announce(context: dg.AssetCheckExecutionContext, alerts: AlertsResource, ta
         check=check,
         partition=context.partition_key,
         reason=f"check {check} failed on {context.partition_key}: {verdict.summary}",
-        opening=f"{target.name}@{before.epoch}",
+        opening=opening_key(context.instance, before),
         reset_command=RESET_COMMAND.format(target=target.name),
         reset_job=RESET_JOB,
         run_id=context.op_execution_context.run_id,

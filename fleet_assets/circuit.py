@@ -113,6 +113,25 @@ def derive_circuit(instance: dg.DagsterInstance, target: str) -> Derived:
     return derive(target, evaluations, reset)
 
 
+def genesis(instance: dg.DagsterInstance, target: str) -> tuple[int, float]:
+    """Storage id and time of the target's first materialized records in this instance."""
+    partitions = [k for k in instance.get_materialized_partitions(RECORDS)
+                  if k.endswith(f"|{target}")]
+    if not partitions:
+        return (0, 0.0)
+    first = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=RECORDS, asset_partitions=partitions), limit=1,
+        ascending=True).records
+    return (first[0].storage_id, first[0].timestamp) if first else (0, 0.0)
+
+
+def opening_key(instance: dg.DagsterInstance, derived: Derived) -> str:
+    """The identity of the opening ``derived`` is in (or that a failure now would start)."""
+    if derived.reset is not None:
+        return derived.opening_key()
+    return derived.opening_key(genesis(instance, derived.state.target))
+
+
 def circuit_state(instance: dg.DagsterInstance, target: str) -> CircuitState:
     return derive_circuit(instance, target).state
 

@@ -25,7 +25,7 @@ def test_an_error_failure_opens_with_since_reason_and_evidence_partition():
     assert d.state.status == OPEN and d.state.since == 1005.0
     assert d.state.evidence_partition == "2025-06-12|shop"
     assert "schema_drift" in d.state.reason and "fields gone" in d.state.reason
-    assert d.opening_key == "shop@0" and d.opened_by.storage_id == 5
+    assert d.opening_key((3, 1.5)) == "shop@g3-1500" and d.opened_by.storage_id == 5
 
 
 def test_a_warn_failure_never_opens():
@@ -45,7 +45,9 @@ def test_a_reset_makes_it_half_open_until_the_probe_decides():
     reopened = derive("shop", [ev(3, False), ev(12, False, "2025-06-14|shop")], reset)
     assert reopened.state.status == OPEN and "probe after reset" in reopened.state.reason
     assert reopened.state.evidence_partition == "2025-06-14|shop"
-    assert reopened.opening_key == "shop@10" != derive("shop", [ev(3, False)], None).opening_key
+    assert reopened.opening_key() == "shop@r10-2000000"
+    assert closed.opening_key() == reopened.opening_key() == half.opening_key()
+    assert reopened.opening_key() != derive("shop", [ev(3, False)], None).opening_key()
 
 
 def test_a_failure_after_a_passed_probe_opens_a_new_period():

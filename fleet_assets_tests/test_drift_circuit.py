@@ -373,3 +373,14 @@ def test_circuit_on_postgresql_opens_resets_and_reopens(postgres_instance, fleet
     state = circuit_state(instance, "jobs")
     assert state.status == "open" and state.evidence_partition == f"{LATER[0]}|jobs"
     assert len(webhook.received) == 2
+
+
+def test_a_new_instance_over_the_same_store_alerts_its_own_openings(fleet_env, sandbox, webhook):
+    sandbox.set_faults({"drift_from": {"jobs": D}})
+    for _ in range(2):  # e.g. a wiped dev instance; the object store with the claims stays
+        with dg.instance_for_test() as instance:
+            register_targets(instance, ["jobs"])
+            assert not run(instance, D, "jobs").success
+            assert circuit_state(instance, "jobs").status == "open"
+    assert len(webhook.received) == 2
+    assert webhook.received[0]["opening"] != webhook.received[1]["opening"]

@@ -15,9 +15,10 @@ ERROR evaluation failed after ``R`` (opened by the earliest one); otherwise half
 reset exists and nothing passed after it, else closed. Passing checks never close an open
 circuit: only a reset does, then a passing probe.
 
-An *opening* is identified by ``(target, epoch)``, the epoch being the storage id of the
-reset that started the period (0 before any reset); every observer of the same opening,
-on any machine, computes the same key, which is what alert de-duplication needs.
+An *opening* is identified by ``(target, epoch)``, the epoch being the reset that started the
+period (its storage id and time) or, before any reset, the target's first recorded
+partition (``genesis``, so that a wiped instance starts new epochs); every observer of the
+same opening, on any machine, computes the same key, which is what alert de-duplication needs.
 
 Settings read: none (the reset command is fixed text, ``RESET_COMMAND``).
 """
@@ -73,13 +74,18 @@ class Derived:
     """The public state plus what alerts and guards need to know about it."""
 
     state: CircuitState
-    epoch: int
+    reset: Reset | None = None
     opened_by: Evaluation | None = None
 
-    @property
-    def opening_key(self) -> str | None:
-        """Identity of the current opening (None unless open), equal for every observer."""
-        return None if self.state.status != OPEN else f"{self.state.target}@{self.epoch}"
+    def epoch(self, genesis: tuple[int, float] = (0, 0.0)) -> str:
+        """The period the state belongs to: the last reset, else the target's ``genesis``."""
+        if self.reset is not None:
+            return f"r{self.reset.storage_id}-{int(self.reset.timestamp * 1000)}"
+        return f"g{genesis[0]}-{int(genesis[1] * 1000)}"
+
+    def opening_key(self, genesis: tuple[int, float] = (0, 0.0)) -> str:
+        """Identity of the opening this state is in or would start, equal for every observer."""
+        return f"{self.state.target}@{self.epoch(genesis)}"
 
 
 def derive(target: str, evaluations: Iterable[Evaluation], last_reset: Reset | None) -> Derived:
@@ -91,17 +97,18 @@ def derive(target: str, evaluations: Iterable[Evaluation], last_reset: Reset | N
         if last_reset and not any(e.passed for e in recent if e.storage_id < trip.storage_id):
             reason = f"probe after reset: {reason}"
         return Derived(CircuitState(target, OPEN, trip.timestamp, reason, trip.partition),
-                       after, trip)
+                       last_reset, trip)
     if last_reset and not any(e.passed for e in recent):
         when = _iso(last_reset.timestamp)
         return Derived(CircuitState(target, HALF_OPEN, last_reset.timestamp,
                                     f"reset at {when}{' by ' + last_reset.by if last_reset.by else ''}"
-                                    "; the next partition is a probe", None), after)
+                                    "; the next partition is a probe", None), last_reset)
     if last_reset:
         probe = next(e for e in recent if e.passed)
         return Derived(CircuitState(target, CLOSED, probe.timestamp,
-                                    f"probe {probe.partition} passed after the reset", None), after)
-    return Derived(CircuitState(target, CLOSED, None, "no blocking check has failed", None), after)
+                                    f"probe {probe.partition} passed after the reset", None),
+                       last_reset)
+    return Derived(CircuitState(target, CLOSED, None, "no blocking check has failed", None))
 
 
 def refusal(state: CircuitState, what: str) -> str:
