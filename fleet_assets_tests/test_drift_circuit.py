@@ -24,6 +24,7 @@ from fleet_assets.assets import ALL
 from fleet_assets.circuit import circuit_state, circuit_states, reset_circuit_job
 from fleet_assets.cli import main as fleet_main
 from fleet_assets.instance import get_instance, register_targets
+from fleet_assets.jobs import ingest_job
 from fleet_assets.launch import materialize_many
 from fleet_assets.lib import keys
 from fleet_assets.lib.home import REPO_ROOT
@@ -384,3 +385,19 @@ def test_a_new_instance_over_the_same_store_alerts_its_own_openings(fleet_env, s
             assert circuit_state(instance, "jobs").status == "open"
     assert len(webhook.received) == 2
     assert webhook.received[0]["opening"] != webhook.received[1]["opening"]
+
+
+def test_the_ingest_job_stops_aggregates_of_a_drifted_partition(drift_env, fleet_env):
+    defs = dg.Definitions(assets=ALL, jobs=[ingest_job], resources=build_resources())
+    job = defs.resolve_job_def("ingest")
+    ok = job.execute_in_process(instance=drift_env, partition_key=partition_key(BEFORE[1], "jobs"))
+    assert ok.success
+    drifted = job.execute_in_process(instance=drift_env, partition_key=partition_key(D, "jobs"),
+                                     raise_on_error=False)
+    assert not drifted.success
+    assert {e.check_name for e in drifted.get_asset_check_evaluations() if not e.passed} == {
+        "required_field_coverage", "schema_drift"}
+    assert "daily_aggregates" not in materialized(drifted)
+    store = LocalObjectStore(fleet_env)
+    assert store.exists(keys.table_key("aggregates", "jobs", BEFORE[1]))
+    assert not store.exists(keys.table_key("aggregates", "jobs", D))
