@@ -2,10 +2,9 @@
 
 Nothing is kept in memory or in a side file: ``circuit_state`` reads the latest completed
 evaluation of each blocking drift check of ``extracted_records`` for the target's materialized
-partitions
-and the latest reset observation (asset key ``fleet_circuit/<target>``), all in the instance's
-storage (SQLite locally, PostgreSQL in production), so every run and machine sees the same
-state. Sensors (issue 5) import ``circuit_state`` / ``circuit_states`` to skip open targets.
+partitions and the latest reset observation (asset key ``fleet_circuit/<target>``), all in the
+instance's storage (SQLite locally, PostgreSQL in production), so every run and machine sees
+the same state. Sensors (issue 5) import ``circuit_state`` / ``circuit_states`` to skip open targets.
 """
 
 import time
@@ -36,7 +35,7 @@ __all__ = ["CircuitState", "circuit_state", "circuit_states", "derive_circuit", 
            "reset_circuit", "reset_circuit_job", "CLOSED", "OPEN", "HALF_OPEN"]
 
 RECORDS = dg.AssetKey("extracted_records")
-DRIFT_CHECKS = ("required_field_coverage", "schema_drift", "volume_anomaly")
+DRIFT_CHECK_NAMES = ("required_field_coverage", "schema_drift", "volume_anomaly")
 _COMPLETED = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
 
 
@@ -45,7 +44,7 @@ def circuit_key(target: str) -> dg.AssetKey:
 
 
 def _check_keys() -> list[dg.AssetCheckKey]:
-    return [dg.AssetCheckKey(RECORDS, name) for name in DRIFT_CHECKS]
+    return [dg.AssetCheckKey(RECORDS, name) for name in DRIFT_CHECK_NAMES]
 
 
 def _latest_completed(instance: dg.DagsterInstance, key: dg.AssetCheckKey,
@@ -198,7 +197,8 @@ def check_target_known(instance: dg.DagsterInstance, target: str) -> None:
     if target not in known:
         raise ValueError(
             f"target {target!r} is not a registered target partition (known: "
-            f"{', '.join(known) or 'none'}); check the spelling or register it first"
+            f"{', '.join(known) or 'none'}); check the spelling, or register it first "
+            "(README, section Targets)"
         )
 
 

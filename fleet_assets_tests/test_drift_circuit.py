@@ -21,7 +21,8 @@ from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from fleet_assets.assets import ALL
-from fleet_assets.circuit import circuit_state, circuit_states, reset_circuit_job
+from fleet_assets.checks import DRIFT_CHECKS
+from fleet_assets.circuit import DRIFT_CHECK_NAMES, circuit_state, circuit_states, reset_circuit_job
 from fleet_assets.cli import main as fleet_main
 from fleet_assets.instance import get_instance, register_targets
 from fleet_assets.jobs import ingest_job
@@ -385,6 +386,11 @@ def test_a_new_instance_over_the_same_store_alerts_its_own_openings(fleet_env, s
             assert circuit_state(instance, "jobs").status == "open"
     assert len(webhook.received) == 2
     assert webhook.received[0]["opening"] != webhook.received[1]["opening"]
+
+
+def test_the_circuit_reads_every_blocking_drift_check():
+    assert {c.check_key.name for c in DRIFT_CHECKS} == set(DRIFT_CHECK_NAMES)
+    assert all(spec.blocking for c in DRIFT_CHECKS for spec in c.check_specs)
 
 
 def test_the_ingest_job_stops_aggregates_of_a_drifted_partition(drift_env, fleet_env):
