@@ -102,6 +102,20 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reset_circuit(args: argparse.Namespace) -> int:
+    from fleet_assets.circuit import reset_circuit
+    from fleet_assets.instance import get_instance
+
+    try:
+        state = reset_circuit(get_instance(), args.target, by=f"cli {os.environ.get('USER', '')}",
+                              note=args.note or "")
+    except ValueError as exc:
+        print(f"fleet reset-circuit: {exc}", file=sys.stderr)
+        return 2
+    print(f"circuit {args.target}: {state.status} ({state.reason})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fleet", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -122,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sql", help="run a read-only SQL query on the warehouse")
     p.add_argument("query")
     p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("reset-circuit", help="after fixing targets.yaml: move a target's drift "
+                       "circuit to half-open (its next partition is a probe)")
+    p.add_argument("target")
+    p.add_argument("--note", help="why (kept with the reset event)")
+    p.set_defaults(func=cmd_reset_circuit)
     return parser
 
 

@@ -3,11 +3,12 @@
 import dagster as dg
 
 from fleet_assets.assets import ALL as ASSETS
+from fleet_assets.circuit import reset_circuit_job
 from fleet_assets.jobs import ingest_job
 from fleet_assets.resources import build_resources
 
 defs = dg.Definitions(
     assets=ASSETS,
-    jobs=[ingest_job],
+    jobs=[ingest_job, reset_circuit_job],
     resources=build_resources(),
 )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 
 from fleet_assets.sandbox import SandboxProcess
@@ -32,3 +36,39 @@ def fleet_env(tmp_path, monkeypatch, sandbox):
     monkeypatch.delenv("FLEET_PROXIES", raising=False)
     monkeypatch.delenv("FLEET_ENV", raising=False)
     return home
+
+
+class Receiver:
+    """A real webhook endpoint on loopback (port 0) that keeps every JSON body it is sent."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server API
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append(json.loads(body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook(monkeypatch):
+    """A loopback webhook receiver, exported as FLEET_ALERT_WEBHOOK for the alerts resource."""
+    receiver = Receiver()
+    monkeypatch.setenv("FLEET_ALERT_WEBHOOK", receiver.url)
+    yield receiver
+    receiver.close()

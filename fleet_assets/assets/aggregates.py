@@ -12,6 +12,7 @@ import time
 import dagster as dg
 import duckdb
 
+from fleet_assets.circuit import guard
 from fleet_assets.lib import keys, tables
 from fleet_assets.partitions import fleet_partitions, split
 from fleet_assets.resources.store import ObjectStoreResource
@@ -39,6 +40,7 @@ def daily_aggregates(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     """One row per metric per target per day, derived from that day's records."""
+    guard(context, upstream_checks=True)  # never aggregate drifted records
     started = time.monotonic()
     date, name = split(context)
     target = targets.get(name)

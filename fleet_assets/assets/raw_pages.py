@@ -24,6 +24,7 @@ import time
 
 import dagster as dg
 
+from fleet_assets.circuit import guard
 from fleet_assets.lib import keys, tables, tombstones
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl import CrawlResult, PartitionCrawler
@@ -52,6 +53,7 @@ def raw_pages(
     fetcher: FetcherResource,
 ) -> dg.MaterializeResult:
     """One gzip object per fetched URL per target per day, the manifest and the tombstones."""
+    guard(context)  # fail fast while the target's drift circuit is open
     date, name = split(context)
     target = targets.get(name)
     object_store = store.get_store()

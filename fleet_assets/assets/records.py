@@ -13,6 +13,7 @@ from collections import Counter
 
 import dagster as dg
 
+from fleet_assets.circuit import guard
 from fleet_assets.lib import keys, reuse, tables
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.extract import extract_record
@@ -36,6 +37,7 @@ def extracted_records(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     """One record per stored item page per target per day (primary key: natural_key)."""
+    guard(context)
     started = time.monotonic()
     date, name = split(context)
     target = targets.get(name)
@@ -63,10 +65,14 @@ def extracted_records(
     rows = []
     missing_fields: Counter[str] = Counter()
     drifted_urls: list[str] = []
+    fields_found: Counter[str] = Counter({f: 0 for f in target.record.field_names})
+    pages_with_no_fields = 0
     stored = [e for e in entries if e.status == mf.STORED]
     for entry in stored:
         body = gzip.decompress(object_store.get(entry.object_key or ""))
         extraction = extract_record(body, target.record, entry.url)
+        fields_found.update(extraction.found)
+        pages_with_no_fields += not extraction.found
         if not extraction.complete:
             missing_fields.update(extraction.missing_required)
             drifted_urls.append(entry.url)
@@ -94,6 +100,8 @@ def extracted_records(
             "required_field_coverage": dg.MetadataValue.float(round(coverage, 4)),
             "missing_required_fields": dg.MetadataValue.json(dict(sorted(missing_fields.items()))),
             "sample_drifted_urls": dg.MetadataValue.json(sorted(drifted_urls)[:5]),
+            "fields_found": dg.MetadataValue.json(dict(fields_found)),
+            "pages_with_no_fields": pages_with_no_fields,
             "table_key": table_key,
             "parquet_bytes": len(data),
             "duration_seconds": dg.MetadataValue.float(round(time.monotonic() - started, 3)),

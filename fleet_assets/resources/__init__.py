@@ -5,6 +5,7 @@ import os
 from typing import Any
 
 from fleet_assets.lib.home import fleet_home, targets_path, warehouse_path
+from fleet_assets.resources.alerts import AlertsResource
 from fleet_assets.resources.fetcher import FetcherResource
 from fleet_assets.resources.store import LocalStoreResource, ObjectStoreResource
 from fleet_assets.resources.targets import TargetsResource
@@ -36,6 +37,8 @@ def build_resources(env: str | None = None) -> dict[str, Any]:
         "targets": TargetsResource(path=str(targets_path())),
         "fetcher": FetcherResource(),
         "warehouse": WarehouseResource(database=str(warehouse_path()), store=store),
+        "alerts": AlertsResource(log_path=str(fleet_home() / "alerts.log"), store=store,
+                                 slack_channel=os.environ.get("FLEET_SLACK_CHANNEL", "")),
     }
 
 
