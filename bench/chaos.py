@@ -143,8 +143,11 @@ def verify(home: Path, sandbox: SandboxProcess, partitions: list[tuple[str, str]
     for date, name in partitions:
         target = targets[name]
         with tempfile.TemporaryDirectory() as scratch:
-            urls = PartitionCrawler(target, date, LocalObjectStore(Path(scratch)), fetcher,
-                                    Taxonomy(), policies_from({})).discover()
+            discovery = PartitionCrawler(target, date, LocalObjectStore(Path(scratch)), fetcher,
+                                         Taxonomy(), policies_from({})).discover()
+        if not discovery.complete:
+            raise RuntimeError(f"verification could not list {name} {date}: {discovery.failure}")
+        urls = discovery.urls
         try:
             entries = {e.url: e for e in mf.loads(store.get(keys.manifest_key(name, date)))}
         except KeyError:
