@@ -21,6 +21,7 @@ How a partition's retries flow (the failure class decides; no loop inside the st
 
 import random
 import time
+from typing import NoReturn
 
 import dagster as dg
 
@@ -28,7 +29,7 @@ from fleet_assets.circuit import guard
 from fleet_assets.lib import keys, tables, tombstones
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl import CrawlResult, PartitionCrawler
-from fleet_assets.lib.failures import FailureClass
+from fleet_assets.lib.failures import ClassPolicy, FailureClass
 from fleet_assets.lib.store import ObjectStore
 from fleet_assets.partitions import fleet_partitions, split
 from fleet_assets.resources.fetcher import UNCLASSIFIED_RETRY, FetcherResource
@@ -96,10 +97,12 @@ def raw_pages(
     )
     _retry_or_fail(context, fetcher, policies[failure], failure, wait, details,
                    pending=result.pending_count, exhausted=exhausted)
-    raise AssertionError("unreachable")
 
 
-def _retry_or_fail(context, fetcher, policy, failure, wait, details, pending, exhausted):
+def _retry_or_fail(context: dg.AssetExecutionContext, fetcher: FetcherResource,
+                   policy: ClassPolicy, failure: FailureClass, wait: float,
+                   details: dict[str, object], pending: int, exhausted: bool) -> NoReturn:
+    """Wait inside the run (``RetryRequested``) or leave it (``Failure`` with ``due_at``)."""
     attempts_used = context.retry_number + 1
     verb = VERBS[failure]
     if attempts_used < policy.max_attempts and wait <= fetcher.max_in_run_wait_seconds:
