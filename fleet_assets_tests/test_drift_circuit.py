@@ -139,6 +139,7 @@ def test_drift_halts_only_that_target_opens_its_circuit_and_alerts_once(
     assert states["jobs"].status == "open" and states["jobs"].evidence_partition == f"{D}|jobs"
     assert "coverage" in states["jobs"].reason and states["jobs"].since is not None
     assert states["news"].status == states["shop"].status == "closed"
+    assert states == {t: circuit_state(instance, t) for t in states}
 
     # later partitions of jobs are refused before a single request, with the way out
     sandbox.reset_stats()
