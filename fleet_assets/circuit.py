@@ -81,23 +81,39 @@ def _last_reset(instance: dg.DagsterInstance, target: str) -> Reset | None:
     return Reset(record.storage_id, record.timestamp, str(by.value) if by else "")
 
 
+def _partition_infos(instance: dg.DagsterInstance, targets: Iterable[str],
+                     after: int | None) -> dict[str, list]:
+    """Latest check execution per drift check per materialized partition, by target."""
+    wanted = set(targets)
+    # A check only yields a verdict on a materialized partition, so these are all that count.
+    partitions = [k for k in instance.get_materialized_partitions(RECORDS)
+                  if k.rsplit("|", 1)[-1] in wanted]
+    by_target: dict[str, list] = {t: [] for t in wanted}
+    if partitions:
+        for info in instance.event_log_storage.get_asset_check_partition_info(
+                _check_keys(), after_storage_id=after, partition_keys=partitions):
+            by_target[str(info.partition_key).rsplit("|", 1)[-1]].append(info)
+    return by_target
+
+
 def derive_circuit(instance: dg.DagsterInstance, target: str) -> Derived:
     """The state with its opening identity and the evaluation that opened it."""
     reset = _last_reset(instance, target)
+    infos = _partition_infos(instance, [target], reset.storage_id if reset else None)
+    return _derive(instance, target, reset, infos[target])
+
+
+def _derive(instance: dg.DagsterInstance, target: str, reset: Reset | None,
+            infos: list) -> Derived:
     after = reset.storage_id if reset else 0
-    # A check only yields a verdict on a materialized partition, so these are all that count.
-    partitions = [k for k in instance.get_materialized_partitions(RECORDS)
-                  if k.endswith(f"|{target}")]
-    if not partitions:
-        return derive(target, [], reset)
-    infos = instance.event_log_storage.get_asset_check_partition_info(
-        _check_keys(), partition_keys=partitions)
-    evaluations = []
+    evaluations, passes = [], []
     for info in infos:
         status, storage_id = info.latest_execution_status, info.latest_check_event_storage_id
-        if storage_id <= after or (status is AssetCheckExecutionRecordStatus.SUCCEEDED
-                                   and not reset):
-            # before the last reset, or a pass that cannot change a never-reset circuit
+        if storage_id <= after:
+            continue
+        if status is AssetCheckExecutionRecordStatus.SUCCEEDED:
+            if reset:  # a pass matters only after a reset: it is what closes the circuit
+                passes.append(info)
             continue
         record = _latest_completed(instance, info.check_key, str(info.partition_key))
         if record is None:
@@ -109,6 +125,18 @@ def derive_circuit(instance: dg.DagsterInstance, target: str) -> Derived:
             if reset and record.event.timestamp <= reset.timestamp:
                 continue
         evaluations.append(_evaluation(record, storage_id))
+    if passes:
+        # Only the first pass after the reset is read in full: its time is when the probe
+        # closed the circuit; the others count by their storage ids alone.
+        first = min(passes, key=lambda i: i.latest_check_event_storage_id)
+        record = _latest_completed(instance, first.check_key, str(first.partition_key))
+        closed_at = record.event.timestamp if record and record.event else 0.0
+        evaluations += [
+            Evaluation(partition=str(i.partition_key), check=i.check_key.name, passed=True,
+                       severity="ERROR", storage_id=i.latest_check_event_storage_id,
+                       timestamp=closed_at)
+            for i in passes
+        ]
     return derive(target, evaluations, reset)
 
 
@@ -136,7 +164,11 @@ def circuit_state(instance: dg.DagsterInstance, target: str) -> CircuitState:
 
 
 def circuit_states(instance: dg.DagsterInstance, targets: Iterable[str]) -> dict[str, CircuitState]:
-    return {t: circuit_state(instance, t) for t in targets}
+    """Every target's state, reading the check history of all of them in one pass."""
+    resets = {t: _last_reset(instance, t) for t in dict.fromkeys(targets)}
+    oldest = min((r.storage_id if r else 0 for r in resets.values()), default=0)
+    infos = _partition_infos(instance, resets, oldest or None)
+    return {t: _derive(instance, t, reset, infos[t]).state for t, reset in resets.items()}
 
 
 def failed_checks(instance: dg.DagsterInstance, partition: str) -> list[Evaluation]:
