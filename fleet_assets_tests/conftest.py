@@ -32,3 +32,7 @@ def fleet_env(tmp_path, monkeypatch, sandbox):
     monkeypatch.delenv("FLEET_PROXIES", raising=False)
     monkeypatch.delenv("FLEET_ENV", raising=False)
     return home
+
+
+# Services (PostgreSQL, Redis, RabbitMQ): skip when missing, fail with FLEET_REQUIRE_SERVICES=1.
+from fleet_assets_tests.services import postgres_db, require_service  # noqa: E402, F401

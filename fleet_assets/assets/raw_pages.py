@@ -13,8 +13,10 @@ import time
 import dagster as dg
 
 from fleet_assets.lib import keys
+from fleet_assets.lib.backoff import full_jitter
 from fleet_assets.lib.crawl import CrawlResult, ListingFailed, PartitionCrawler
 from fleet_assets.lib.failures import FailureClass
+from fleet_assets.lib.store import StoreError
 from fleet_assets.partitions import fleet_partitions, split
 from fleet_assets.resources.fetcher import FetcherResource
 from fleet_assets.resources.store import ObjectStoreResource
@@ -61,6 +63,13 @@ def raw_pages(
     except ListingFailed as exc:
         _retry_or_fail(context, fetcher, policies, exc.failure, exc.wait,
                        {"listing_url": exc.url, "reason": exc.reason}, pending=1)
+        raise AssertionError("unreachable") from exc
+    except StoreError as exc:
+        # The store is down (class A): stored objects stay, the manifest is rewritten next time.
+        a = policies[FailureClass.TRANSIENT]
+        _retry_or_fail(context, fetcher, policies, FailureClass.TRANSIENT,
+                       full_jitter(context.retry_number, a.base_seconds, a.cap_seconds, random.Random()),
+                       {"store_error": str(exc)}, pending=0)
         raise AssertionError("unreachable") from exc
     metadata = _metadata(result, name, date)
     if result.complete:
