@@ -32,6 +32,7 @@ class S3Server:
     def __init__(self, port: int = 0) -> None:
         self.port = port
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.responses: list[tuple[str, str, int]] = []
         self.on_request: Callable[[str, str, dict[str, str]], None] | None = None
         self._lock = threading.Lock()
         self._app = DomainDispatcherApplication(create_backend_app)
@@ -48,6 +49,8 @@ class S3Server:
             self.on_request(method, path, headers)
 
         def closing_start_response(status, response_headers, exc_info=None):
+            with self._lock:
+                self.responses.append((method, path, int(status.split()[0])))
             response_headers = [(k, v) for k, v in response_headers if k.lower() != "connection"]
             return start_response(status, [*response_headers, ("Connection", "close")], exc_info)
 
@@ -85,6 +88,7 @@ class S3Server:
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.responses.clear()
 
     def __enter__(self) -> S3Server:
         return self.start()

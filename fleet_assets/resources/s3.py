@@ -31,12 +31,21 @@ class S3StoreResource(ObjectStoreResource):
     bucket: str
     prefix: str = ""
 
+    def client(self):
+        """A boto3 S3 client; EnvVar credentials are resolved here when used outside a run
+        (``fleet sql``), as Dagster resolves them inside one."""
+        s3 = self.s3
+        secrets = (s3.aws_access_key_id, s3.aws_secret_access_key, s3.aws_session_token)
+        if any(isinstance(v, dg.EnvVar) for v in secrets):
+            s3 = s3.process_config_and_initialize()
+        return s3.get_client()
+
     def get_store(self) -> S3ObjectStore:
-        return S3ObjectStore(client=self.s3.get_client(), bucket=self.bucket, prefix=self.prefix)
+        return S3ObjectStore(client=self.client(), bucket=self.bucket, prefix=self.prefix)
 
     def configure_duckdb(self, con) -> None:
         super().configure_duckdb(con)
-        s3duck.register(con, self.s3.get_client())
+        s3duck.register(con, self.client())
 
 
 def _env_secret(name: str) -> dg.EnvVar | None:
