@@ -5,9 +5,10 @@ import dagster as dg
 from fleet_assets.assets import ALL as ASSETS
 from fleet_assets.jobs import ingest_job
 from fleet_assets.resources import build_resources
+from fleet_assets.scaleout import ingest_celery_job
 
 defs = dg.Definitions(
     assets=ASSETS,
-    jobs=[ingest_job],
+    jobs=[ingest_job, ingest_celery_job],
     resources=build_resources(),
 )

@@ -61,8 +61,11 @@ def postgres_db(request):
 
 
 def postgres_storage(db: str) -> dict:
-    """The ``storage:`` section of dagster.yaml for database ``db`` on the local server."""
+    """The ``storage:`` section of dagster.yaml for database ``db`` on the local server.
+
+    ``scheme``: SQLAlchemy 2.1 maps plain ``postgresql://`` to psycopg 3, which the pinned
+    set does not install; dagster-postgres depends on psycopg2."""
     return {"postgres": {"postgres_db": {
         "hostname": "127.0.0.1", "port": 5432, "username": "postgres", "password": "",
-        "db_name": db,
+        "db_name": db, "scheme": "postgresql+psycopg2",
     }}}
