@@ -44,6 +44,7 @@ def build_celery_job(config: dict):
         partitions_def=fleet_partitions,
         executor_def=celery_executor.configured(config, name="fleet_celery"),
         description="The ingest job with every step as a Celery task (see docs/deploy.md).",
+        tags={"fleet/executor": "celery"},
     )
 
 
