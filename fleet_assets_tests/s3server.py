@@ -38,6 +38,20 @@ class S3Server:
         self._app = DomainDispatcherApplication(create_backend_app)
         self._server = None
         self._thread: threading.Thread | None = None
+        self._faults: list[list] = []
+
+    def inject(self, method: str, path_part: str, status: int, code: str, times: int = 1) -> None:
+        """Answer the next ``times`` matching requests with an S3 error instead of moto's."""
+        with self._lock:
+            self._faults.append([method, path_part, status, code, times])
+
+    def _fault(self, method: str, path: str) -> tuple[int, str] | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault[0] == method and fault[1] in path and fault[4] > 0:
+                    fault[4] -= 1
+                    return fault[2], fault[3]
+        return None
 
     def _wsgi(self, environ, start_response):
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
@@ -47,6 +61,18 @@ class S3Server:
             self.requests.append((method, path, headers))
         if self.on_request is not None:
             self.on_request(method, path, headers)
+        fault = self._fault(method, path)
+        if fault is not None:
+            status, code = fault
+            with self._lock:
+                self.responses.append((method, path, status))
+            environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            body = (f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
+                    f"<Message>injected</Message></Error>").encode()
+            start_response(f"{status} {code}", [("Content-Type", "application/xml"),
+                                                ("Content-Length", str(len(body))),
+                                                ("Connection", "close")])
+            return [body]
 
         def closing_start_response(status, response_headers, exc_info=None):
             with self._lock:

@@ -73,6 +73,26 @@ def test_concurrent_put_if_absent_is_won_by_exactly_one_writer(store, server):
     assert len(server.puts("/raw/k")) == 12
 
 
+def test_409_conflict_with_the_object_now_present_means_another_writer_won(store, server):
+    store.put_if_absent("raw/c", b"winner")
+    server.inject("PUT", "/raw/c", 409, "ConditionalRequestConflict")
+    assert store.put_if_absent("raw/c", b"loser") is False
+    assert store.get("raw/c") == b"winner"
+
+
+def test_409_conflict_with_the_object_still_absent_is_written_again(store, server):
+    server.inject("PUT", "/raw/d", 409, "ConditionalRequestConflict", times=2)
+    assert store.put_if_absent("raw/d", b"mine") is True
+    assert store.get("raw/d") == b"mine"
+    assert [s for m, p, s in server.responses if m == "PUT" and p.endswith("/raw/d")] == [409, 409, 200]
+
+
+def test_server_errors_after_botocore_retries_are_a_store_error(store, server):
+    server.inject("GET", "/raw/e", 503, "SlowDown", times=10)
+    with pytest.raises(StoreError, match="SlowDown|503"):
+        store.get("raw/e")
+
+
 def test_put_replaces_and_identical_bytes_are_not_rewritten(store, server):
     store.put("tables/t.parquet", b"old")
     store.put("tables/t.parquet", b"new")
