@@ -148,3 +148,30 @@ def test_s3_outage_mid_partition_is_class_a_and_the_partition_completes_without_
     assert written and max(written.values()) == 1  # no page object was ever written twice
     records = tables.from_parquet(store.get(keys.table_key("records", "shop", DATE)))
     assert sorted(r["natural_key"] for r in records) == sorted(e.natural_key for e in entries)
+
+
+def test_s3_down_for_the_whole_run_ends_as_class_a_failure_and_loses_nothing(s3, sandbox, monkeypatch):
+    monkeypatch.setenv("FLEET_S3_MAX_ATTEMPTS", "1")  # no botocore backoff: each attempt fails fast
+    with dg.instance_for_test() as instance:
+        assert materialize(instance, "jobs", selection=["raw_pages"]).success
+        store = build_resources()["store"].get_store()
+        before = {k: store.get(k) for k in store.list("raw/")}
+        store.delete(keys.manifest_key("jobs", DATE))  # a run that died before its ledger
+        before.pop(keys.manifest_key("jobs", DATE))
+        s3.stop()
+        try:
+            result = materialize(instance, "jobs", selection=["raw_pages"])
+        finally:
+            s3.start()
+        assert not result.success
+        failure = next(e for e in result.all_events if e.is_step_failure)
+        metadata = failure.event_specific_data.user_failure_data.metadata
+        assert metadata["failure_class"].value == "A"
+        assert "unreachable" in metadata["store_error"].value
+        retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+        assert len(retries) == metadata["attempts"].value - 1 >= 1
+        after = {k: store.get(k) for k in store.list("raw/") if not k.endswith("_manifest.jsonl")}
+        assert after == before  # every stored page survived, none was rewritten
+        sandbox.reset_stats()
+        assert materialize(instance, "jobs", selection=["raw_pages"]).success
+        assert sandbox.stats()["total"] == 0  # the stored pages were reused, not fetched again

@@ -75,7 +75,10 @@ class S3ReadFileSystem(AbstractFileSystem):
                 raise StoreError(f"s3://{bucket}/{key}: {type(exc).__name__}") from None
         except BotoCoreError as exc:
             raise StoreError(f"s3://{bucket}/{key}: {type(exc).__name__}") from None
-        listed = self.client.list_objects_v2(Bucket=bucket, Prefix=f"{key}/", MaxKeys=1)
+        try:
+            listed = self.client.list_objects_v2(Bucket=bucket, Prefix=f"{key}/", MaxKeys=1)
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"listing s3://{bucket}/{key}/: {type(exc).__name__}") from None
         if listed.get("KeyCount", 0):
             return {"name": f"{bucket}/{key}", "size": 0, "type": "directory"}
         raise FileNotFoundError(f"s3://{bucket}/{key}")
