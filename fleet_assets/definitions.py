@@ -6,9 +6,10 @@ from fleet_assets.assets import ALL as ASSETS
 from fleet_assets.circuit import reset_circuit_job
 from fleet_assets.jobs import ingest_job
 from fleet_assets.resources import build_resources
+from fleet_assets.scaleout import ingest_celery_job
 
 defs = dg.Definitions(
     assets=ASSETS,
-    jobs=[ingest_job, reset_circuit_job],
+    jobs=[ingest_job, ingest_celery_job, reset_circuit_job],
     resources=build_resources(),
 )

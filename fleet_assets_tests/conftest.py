@@ -72,3 +72,6 @@ def webhook(monkeypatch):
     monkeypatch.setenv("FLEET_ALERT_WEBHOOK", receiver.url)
     yield receiver
     receiver.close()
+
+# Services (PostgreSQL, Redis, RabbitMQ): skip when missing, fail with FLEET_REQUIRE_SERVICES=1.
+from fleet_assets_tests.services import postgres_db, require_service  # noqa: E402, F401

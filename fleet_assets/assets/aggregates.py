@@ -15,7 +15,7 @@ import duckdb
 from fleet_assets.circuit import guard
 from fleet_assets.lib import keys, tables
 from fleet_assets.partitions import fleet_partitions, split
-from fleet_assets.resources.store import ObjectStoreResource
+from fleet_assets.resources.store import STORE_OUTAGE_RETRY, ObjectStoreResource
 from fleet_assets.resources.targets import TargetsResource
 from fleet_assets.resources.warehouse import WarehouseResource
 
@@ -29,6 +29,7 @@ _PREVIOUS_AND_SAME_DAY = dg.MultiPartitionMapping({
 
 @dg.asset(
     partitions_def=fleet_partitions,
+    retry_policy=STORE_OUTAGE_RETRY,
     group_name="aggregate",
     kinds={"duckdb", "parquet"},
     deps=[dg.AssetDep("extracted_records", partition_mapping=_PREVIOUS_AND_SAME_DAY)],
@@ -58,8 +59,7 @@ def daily_aggregates(
 
     con = duckdb.connect()
     try:
-        for setup in store.duckdb_setup():
-            con.execute(setup)
+        store.configure_duckdb(con)
         con.execute(
             f"CREATE TEMP VIEW today AS SELECT * FROM read_parquet('{object_store.uri(today_key)}')"
         )

@@ -28,9 +28,10 @@ import dagster as dg
 from fleet_assets.circuit import guard
 from fleet_assets.lib import keys, tables, tombstones
 from fleet_assets.lib import manifest as mf
+from fleet_assets.lib.backoff import full_jitter
 from fleet_assets.lib.crawl import CrawlResult, PartitionCrawler
 from fleet_assets.lib.failures import ClassPolicy, FailureClass
-from fleet_assets.lib.store import ObjectStore
+from fleet_assets.lib.store import ObjectStore, StoreError
 from fleet_assets.partitions import fleet_partitions, split
 from fleet_assets.resources.fetcher import UNCLASSIFIED_RETRY, FetcherResource
 from fleet_assets.resources.store import ObjectStoreResource
@@ -70,8 +71,16 @@ def raw_pages(
         attempt=context.retry_number,
         rng=random.Random(),
     )
-    result = crawler.run()
-    tomb_count = _write_tombstones(object_store, name, date, result)
+    try:
+        result = crawler.run()
+        tomb_count = _write_tombstones(object_store, name, date, result)
+    except StoreError as exc:
+        # The store is down (class A): stored objects stay, the manifest is rewritten next time.
+        a = policies[FailureClass.TRANSIENT]
+        _retry_or_fail(context, fetcher, a, FailureClass.TRANSIENT,
+                       full_jitter(context.retry_number, a.base_seconds, a.cap_seconds, random.Random()),
+                       {"store_error": str(exc)}, pending=0, exhausted=False,
+                       head="object store unavailable")
     metadata = _metadata(result, name, date, tomb_count)
     if result.complete:
         context.log.info(f"{name} {date}: complete, {result.counts()}")
@@ -101,7 +110,8 @@ def raw_pages(
 
 def _retry_or_fail(context: dg.AssetExecutionContext, fetcher: FetcherResource,
                    policy: ClassPolicy, failure: FailureClass, wait: float,
-                   details: dict[str, object], pending: int, exhausted: bool) -> NoReturn:
+                   details: dict[str, object], pending: int, exhausted: bool,
+                   head: str | None = None) -> NoReturn:
     """Wait inside the run (``RetryRequested``) or leave it (``Failure`` with ``due_at``)."""
     attempts_used = context.retry_number + 1
     verb = VERBS[failure]
@@ -116,10 +126,10 @@ def _retry_or_fail(context: dg.AssetExecutionContext, fetcher: FetcherResource,
         why = f"attempts exhausted ({attempts_used}/{policy.max_attempts})"
     else:
         why = f"next attempt due in {wait:.0f}s, later than the in-run limit"
-    if exhausted:
+    if head is None and exhausted:
         head = ("ProxiesExhausted (B): every proxy is burned for this target; "
                 f"{pending} page(s) pending")
-    else:
+    elif head is None:
         head = f"{pending} page(s) pending with class {failure.value}"
     description = (f"{head} ({why}); come back after "
                    f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(due))}")

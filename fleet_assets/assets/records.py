@@ -19,13 +19,14 @@ from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.extract import extract_record
 from fleet_assets.lib.store import ObjectMissing, sweep_partials
 from fleet_assets.partitions import fleet_partitions, split
-from fleet_assets.resources.store import ObjectStoreResource
+from fleet_assets.resources.store import STORE_OUTAGE_RETRY, ObjectStoreResource
 from fleet_assets.resources.targets import TargetsResource
 from fleet_assets.resources.warehouse import WarehouseResource
 
 
 @dg.asset(
     partitions_def=fleet_partitions,
+    retry_policy=STORE_OUTAGE_RETRY,
     group_name="ingest",
     kinds={"duckdb", "parquet"},
     deps=["raw_pages"],

@@ -66,8 +66,7 @@ class WarehouseResource(dg.ConfigurableResource):
                     return False
                 time.sleep(0.2)
         try:
-            for setup in self.store.duckdb_setup():
-                con.execute(setup)
+            self.store.configure_duckdb(con)
             current = {
                 name: sql
                 for name, sql in con.execute(
@@ -84,8 +83,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(self.database, read_only=read_only)
-        for setup in self.store.duckdb_setup():
-            con.execute(setup)
+        self.store.configure_duckdb(con)
         return con
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:

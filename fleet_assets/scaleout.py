@@ -1,0 +1,51 @@
+"""Scale-out: the ingest job on Dagster's Celery executor (``dagster-celery``).
+
+Each step of a run becomes a Celery task on a real broker; workers started with
+``dagster-celery worker -A dagster_celery.app -y <config.yaml> -q <queue>`` on any machine
+execute them, sharing the instance (PostgreSQL) and the object store (S3). Nothing of the
+steps changes: the same assets, resources and failure handling run inside the worker.
+
+Environment (read when the code location loads; the broker URL is passed as an env
+reference, so a password in it never reaches the run config shown in the UI):
+
+- ``FLEET_CELERY_BROKER``: broker URL (default ``pyamqp://guest:guest@127.0.0.1:5672//``).
+- ``FLEET_CELERY_BACKEND``: result backend (default ``rpc://``; ``redis://...`` with Redis).
+- ``FLEET_CELERY_QUEUE``: the queue steps are sent to and workers listen on (``dagster``).
+"""
+
+import os
+
+import dagster as dg
+from dagster_celery import celery_executor
+
+from fleet_assets.jobs import ingest_job
+from fleet_assets.partitions import fleet_partitions
+
+DEFAULT_BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
+
+
+def _source(name: str, default: str) -> dict | str:
+    return {"env": name} if os.environ.get(name) else default
+
+
+def celery_config() -> dict:
+    """The executor config (also the worker's ``-y`` YAML: both must agree on broker and queue)."""
+    return {
+        "broker": _source("FLEET_CELERY_BROKER", DEFAULT_BROKER),
+        "backend": _source("FLEET_CELERY_BACKEND", "rpc://"),
+        "config_source": {"task_default_queue": os.environ.get("FLEET_CELERY_QUEUE", "dagster")},
+    }
+
+
+def build_celery_job(config: dict):
+    return dg.define_asset_job(
+        "ingest_celery",
+        selection=ingest_job.selection,
+        partitions_def=fleet_partitions,
+        executor_def=celery_executor.configured(config, name="fleet_celery"),
+        description="The ingest job with every step as a Celery task (see docs/deploy.md).",
+        tags={"fleet/executor": "celery"},
+    )
+
+
+ingest_celery_job = build_celery_job(celery_config())

@@ -1,0 +1,171 @@
+"""S3ObjectStore and the DuckDB filesystem against a real S3-compatible server (moto) on loopback."""
+
+from __future__ import annotations
+
+import io
+import threading
+import uuid
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from fleet_assets.lib import s3duck
+from fleet_assets.lib.failures import ConfigError
+from fleet_assets.lib.s3store import S3ObjectStore, StoreConfigError
+from fleet_assets.lib.store import ObjectMissing, ObjectStore, StoreError
+from fleet_assets_tests.s3server import S3Server, s3_client
+
+
+@pytest.fixture(scope="module")
+def server():
+    with S3Server() as s:
+        yield s
+
+
+@pytest.fixture
+def store(server):
+    client = s3_client(server)
+    bucket = f"fleet-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    server.reset()
+    return S3ObjectStore(client=client, bucket=bucket, prefix="fleet/")
+
+
+def test_s3_store_is_an_object_store(store):
+    assert isinstance(store, ObjectStore)
+
+
+def test_put_if_absent_writes_once_and_412_means_already_there(store, server):
+    assert store.put_if_absent("raw/shop/2025-06-10/a.html.gz", b"one") is True
+    assert store.put_if_absent("raw/shop/2025-06-10/a.html.gz", b"two") is False
+    assert store.get("raw/shop/2025-06-10/a.html.gz") == b"one"
+    puts = server.puts("/raw/shop/")
+    assert len(puts) == 2
+    assert all(h.get("if-none-match") == "*" for _, h in puts)
+
+
+def test_keys_land_under_the_prefix_and_uri_names_them(store):
+    store.put("tables/records/shop/2025-06-10.parquet", b"x")
+    raw = store.client.list_objects_v2(Bucket=store.bucket)["Contents"]
+    assert [o["Key"] for o in raw] == ["fleet/tables/records/shop/2025-06-10.parquet"]
+    assert store.uri("tables/records/shop/2025-06-10.parquet") == (
+        f"s3://{store.bucket}/fleet/tables/records/shop/2025-06-10.parquet")
+
+
+def test_concurrent_put_if_absent_is_won_by_exactly_one_writer(store, server):
+    wins, barrier = [], threading.Barrier(12)
+
+    def put(i):
+        barrier.wait()
+        if store.put_if_absent("raw/k", f"writer {i}".encode()):
+            wins.append(i)
+
+    threads = [threading.Thread(target=put, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wins) == 1
+    assert store.get("raw/k") == f"writer {wins[0]}".encode()
+    # every writer really sent its conditional PUT: the server's condition decided, not a pre-check
+    assert len(server.puts("/raw/k")) == 12
+
+
+def test_409_conflict_with_the_object_now_present_means_another_writer_won(store, server):
+    store.put_if_absent("raw/c", b"winner")
+    server.inject("PUT", "/raw/c", 409, "ConditionalRequestConflict")
+    assert store.put_if_absent("raw/c", b"loser") is False
+    assert store.get("raw/c") == b"winner"
+
+
+def test_409_conflict_with_the_object_still_absent_is_written_again(store, server):
+    server.inject("PUT", "/raw/d", 409, "ConditionalRequestConflict", times=2)
+    assert store.put_if_absent("raw/d", b"mine") is True
+    assert store.get("raw/d") == b"mine"
+    assert [s for m, p, s in server.responses if m == "PUT" and p.endswith("/raw/d")] == [409, 409, 200]
+
+
+def test_server_errors_after_botocore_retries_are_a_store_error(store, server):
+    server.inject("GET", "/raw/e", 503, "SlowDown", times=10)
+    with pytest.raises(StoreError, match="SlowDown|503"):
+        store.get("raw/e")
+
+
+def test_put_replaces_and_identical_bytes_are_not_rewritten(store, server):
+    store.put("tables/t.parquet", b"old")
+    store.put("tables/t.parquet", b"new")
+    assert store.get("tables/t.parquet") == b"new"
+    before = len(server.puts())
+    store.put("tables/t.parquet", b"new")
+    assert len(server.puts()) == before
+
+
+def test_get_exists_delete_and_missing(store):
+    with pytest.raises(ObjectMissing):
+        store.get("raw/none")
+    assert not store.exists("raw/none")
+    store.put("raw/x", b"1")
+    assert store.exists("raw/x")
+    store.delete("raw/x")
+    store.delete("raw/x")
+    assert not store.exists("raw/x")
+
+
+def test_list_is_paginated_sorted_and_scoped(store, server):
+    keys = [f"raw/t/{i:02d}" for i in (7, 3, 12, 0, 5, 9, 1)] + ["tables/z"]
+    for k in keys:
+        store.put(k, b"")
+    paged = S3ObjectStore(client=store.client, bucket=store.bucket, prefix="fleet/", list_page_size=3)
+    server.reset()
+    assert list(paged.list("raw/")) == sorted(keys[:-1])
+    assert sum(1 for m, p, _ in server.requests if m == "GET") == 3  # 7 keys, 3 per page
+    assert list(paged.list("nothing/")) == []
+
+
+def test_unreachable_endpoint_raises_store_error(server):
+    dead = S3Server().start()
+    client = s3_client(dead, max_attempts=1)
+    dead.stop()
+    store = S3ObjectStore(client=client, bucket="fleet-dead")
+    for op in (lambda: store.get("raw/x"), lambda: store.put_if_absent("raw/x", b""),
+               lambda: store.exists("raw/x"), lambda: list(store.list("raw/")),
+               lambda: store.put("raw/x", b"")):
+        with pytest.raises(StoreError, match="unreachable"):
+            op()
+
+
+def test_missing_bucket_is_a_config_error_naming_the_setting(server):
+    store = S3ObjectStore(client=s3_client(server), bucket="no-such-bucket-here")
+    with pytest.raises(StoreConfigError, match="FLEET_S3_BUCKET"):
+        store.put("raw/x", b"1")
+
+
+@pytest.mark.parametrize("bucket,prefix", [("ab", ""), ("fleet", "noslash"), ("fleet", "/abs/")])
+def test_bad_bucket_or_prefix_is_rejected(server, bucket, prefix):
+    with pytest.raises(ConfigError):
+        S3ObjectStore(client=s3_client(server), bucket=bucket, prefix=prefix)
+
+
+def _parquet(rows):
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows), buf)
+    return buf.getvalue()
+
+
+def test_duckdb_reads_parquet_globs_in_s3_through_the_registered_filesystem(store):
+    store.put("tables/records/shop/2025-06-10.parquet", _parquet([{"t": "shop", "n": 1}] * 3))
+    store.put("tables/records/news/2025-06-10.parquet", _parquet([{"t": "news", "n": 2}] * 2))
+    con = duckdb.connect()
+    s3duck.register(con, store.client)
+    rows = con.execute(
+        f"SELECT t, sum(n) FROM read_parquet('{store.uri('tables/records/*/*.parquet')}') "
+        "GROUP BY t ORDER BY t").fetchall()
+    assert rows == [("news", 4), ("shop", 3)]
+
+
+def test_duckdb_filesystem_is_read_only(store):
+    fs = s3duck.S3ReadFileSystem(store.client)
+    with pytest.raises(ValueError, match="read only"):
+        fs.open(store.uri("tables/x.parquet"), "wb")
