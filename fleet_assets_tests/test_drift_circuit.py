@@ -282,7 +282,7 @@ def test_captcha_interstitials_never_trigger_drift(drift_env, fleet_env, sandbox
     sandbox.set_faults({"captcha_clients": ["proxy-0", "proxy-1", "proxy-2"]})
     blocked = run(drift_env, BEFORE[1], "jobs", fetcher=FetcherResource(backoff_scale=0.001))
     assert not blocked.success and not check_results(blocked)
-    assert "class B" in step_failure(blocked, "raw_pages")
+    assert "(B)" in step_failure(blocked, "raw_pages")
     assert circuit_state(drift_env, "jobs").status == "closed"
     assert webhook.received == [] and alerts_log(fleet_env) == []
 
