@@ -3,11 +3,15 @@
 import dagster as dg
 
 from fleet_assets.assets import ALL as ASSETS
+from fleet_assets.automation import JOBS as AUTOMATION_JOBS
+from fleet_assets.automation import SCHEDULES, SENSORS
 from fleet_assets.jobs import ingest_job
 from fleet_assets.resources import build_resources
 
 defs = dg.Definitions(
     assets=ASSETS,
-    jobs=[ingest_job],
+    jobs=[ingest_job, *AUTOMATION_JOBS],
+    schedules=SCHEDULES,
+    sensors=SENSORS,
     resources=build_resources(),
 )
