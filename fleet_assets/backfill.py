@@ -19,6 +19,7 @@ DEFAULT_URL = "http://127.0.0.1:3000"
 ASSETS = ("raw_pages", "extracted_records", "daily_aggregates")
 DONE = ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED")
 TERMINAL_RUNS = ("SUCCESS", "FAILURE", "CANCELED")
+EXECUTORS = ("in_process", "multiprocess")
 
 _REPOS = """{ repositoriesOrError { __typename
   ... on RepositoryConnection { nodes { name location { name } assetNodes { assetKey { path } } } }
@@ -116,7 +117,15 @@ class GraphQLBackfills:
                                     f"{result['addDynamicPartition'].get('message', kind)}")
 
     def launch(self, dates: Sequence[str], targets: Sequence[str], assets: Sequence[str] = ASSETS,
-               title: str = "") -> str:
+               title: str = "", executor: str = "in_process") -> str:
+        """Launch the backfill; returns its id.
+
+        ``executor="in_process"`` runs a partition's steps in its run worker: they run one
+        after the other anyway, so a process per step only costs start-up time, and a step
+        waiting for an in-run retry sleeps instead of keeping a parent process busy.
+        """
+        if executor not in EXECUTORS:
+            raise BackfillError(f"executor {executor!r}: use one of {', '.join(EXECUTORS)}")
         repo = self.repository()
         self.ensure_targets(repo, targets)
         keys = [f"{d}|{t}" for t in targets for d in dates]
@@ -129,6 +138,7 @@ class GraphQLBackfills:
             ],
             "title": title or f"fleet backfill {dates[0]}..{dates[-1]} {','.join(targets)}",
             "tags": [{"key": "fleet/launched_by", "value": "fleet-backfill"}],
+            "runConfigData": {"execution": {"config": {executor: {}}}},
         }
         result = self.query(_LAUNCH, {"params": params})["launchPartitionBackfill"]
         if result["__typename"] != "LaunchBackfillSuccess":

@@ -130,7 +130,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
                                 f"(known: {', '.join(sorted(known))})")
         names = sorted(args.target or known)
         client = GraphQLBackfills(args.url)
-        backfill_id = client.launch(dates, names)
+        backfill_id = client.launch(dates, names, executor=args.executor)
         print(f"fleet backfill: {backfill_id} at {client.url}/overview/backfills/{backfill_id}")
         print(f"  {len(dates)} day(s) {dates[0]} .. {dates[-1]} x {len(names)} target(s): "
               f"{', '.join(names)}", flush=True)
@@ -186,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-wait", dest="wait", action="store_false",
                    help="return after launching instead of following progress")
     p.add_argument("--timeout", type=float, default=3600, help="seconds to wait for completion")
+    p.add_argument("--executor", choices=("in_process", "multiprocess"), default="in_process",
+                   help="how each run executes its steps (default in_process: one process per run)")
     p.set_defaults(func=cmd_backfill)
     return parser
 

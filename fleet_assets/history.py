@@ -8,7 +8,8 @@ is derived from run records (tags) and event logs; nothing here writes to the in
 - the ``raw_pages`` step failure of a failed run: ``failure_class`` and ``due_at`` from the
   metadata of the ``dg.Failure`` raised in ``assets/raw_pages.py``
 - page outcome counts per class from the latest materialization or failure metadata
-  (``outcome_ok/A/B/D`` of raw_pages, ``outcome_C`` of extracted_records)
+  (``outcome_ok/A/B/D`` of raw_pages, ``outcome_C`` of extracted_records); a failure
+  without page counts (the listing itself failed) counts as one page of its class
 """
 
 from collections.abc import Iterable, Mapping
@@ -117,6 +118,8 @@ def observations(instance: dg.DagsterInstance, targets: Iterable[str],
             outcomes = dict(_outcomes(_metadata(raw_record)))
             if failure is not None and (raw_record is None or raw_record.run_id != run.dagster_run.run_id):
                 outcomes = dict(failure.outcomes)  # the failed attempt is newer than any success
+                if failure.failure_class and not outcomes.get(failure.failure_class):
+                    outcomes[failure.failure_class] = 1  # a failed listing: one page, no counts
             outcomes["C"] = _outcomes(_metadata(records.get(key))).get("C", 0)
             obs.append(PartitionObservation(
                 date=date,

@@ -58,6 +58,13 @@ def test_fleet_backfill_runs_3_targets_x_3_days_through_graphql_and_the_daemon(s
     assert all(n >= 1 for n in runs_per_partition.values()), proc.stdout  # a progress line each
     assert "backfill COMPLETED_SUCCESS: 27/27 asset partitions materialized, 0 failed" in proc.stdout
 
+    backfill_id = re.search(r"fleet backfill: (\S+) at ", proc.stdout).group(1)
+    runs = GraphQLBackfills(services.url).query(
+        """query($tags: [ExecutionTag!]) { runsOrError(filter: {tags: $tags}) {
+        ... on Runs { results { runConfigYaml } } } }""",
+        {"tags": [{"key": "dagster/backfill", "value": backfill_id}]})["runsOrError"]["results"]
+    assert runs and all("in_process" in r["runConfigYaml"] for r in runs)
+
     expected = {(d, t) for d in DATES for t in TARGETS}
     assert _partitions(services.fleet_home, "records") == expected
     assert _partitions(services.fleet_home, "aggregates") == expected
