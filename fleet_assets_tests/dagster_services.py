@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import dagster as dg
 import requests
 
 from fleet_assets.lib.home import REPO_ROOT
@@ -56,6 +57,10 @@ class DagsterServices:
     def start(self) -> DagsterServices:
         self.dagster_home.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(REPO_ROOT / "dagster.yaml", self.dagster_home / "dagster.yaml")
+        # Create the SQLite schemas once: webserver and daemon would race to create them.
+        with dg.DagsterInstance.from_config(str(self.dagster_home)) as instance:
+            instance.get_runs(limit=1)
+            instance.all_instigator_state()
         workspace = str(REPO_ROOT / "workspace.yaml")
         self._spawn("webserver", [str(BIN / "dagster-webserver"), "-w", workspace,
                                   "-h", "127.0.0.1", "-p", str(self.port)])

@@ -16,6 +16,7 @@ from fleet_assets.circuit import CIRCUIT_REASON_TAG, CIRCUIT_TAG, circuit_state
 from fleet_assets.launch import INGEST
 from fleet_assets.lib.home import REPO_ROOT
 from fleet_assets.lib.scheduling import launch_time
+from fleet_assets.lib.targets import TargetConfigError
 from fleet_assets.partitions import TARGETS_PARTITIONS, partition_key
 from fleet_assets.resources import build_resources
 
@@ -75,8 +76,10 @@ def test_targets_sensor_fails_the_tick_naming_a_bad_targets_file(tmp_path, monke
     bad = tmp_path / "bad.yaml"
     bad.write_text("targets:\n  - name: Not A Slug\n")
     monkeypatch.setenv("FLEET_TARGETS", str(bad))
-    with dg.instance_for_test() as instance, pytest.raises(Exception, match="Not A Slug|name"):
-        fleet_targets_sensor(dg.build_sensor_context(instance=instance))
+    with dg.instance_for_test() as instance:
+        with pytest.raises(TargetConfigError, match="'Not A Slug' is not a slug"):
+            fleet_targets_sensor(dg.build_sensor_context(instance=instance))
+        assert instance.get_dynamic_partitions(TARGETS_PARTITIONS) == []
 
 
 def _at(ts: dt.datetime):

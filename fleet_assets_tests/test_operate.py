@@ -23,6 +23,7 @@ from fleet_assets_tests.dagster_services import DagsterServices
 DATES = ["2025-06-10", "2025-06-11", "2025-06-12"]
 TARGETS = ["jobs", "news", "shop"]
 UI_PARTITION = ("2025-06-20", "jobs")
+GRAPH_ASSETS = ("raw_pages", "extracted_records", "daily_aggregates", "fleet_health")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -85,11 +86,27 @@ def _require_browser():
     return sync_playwright
 
 
-def _dismiss_onboarding(page) -> None:
-    page.wait_for_timeout(1500)
-    skip = page.get_by_text("Skip", exact=True)
-    if skip.count():
-        skip.first.click()
+def _skip_onboarding(url: str) -> None:
+    """What clicking "Skip" on the community dialog does, so no dialog covers the page."""
+    client = GraphQLBackfills(url)
+    client.query("mutation { setNuxSeen }")
+    assert client.query("{ shouldShowNux }")["shouldShowNux"] is False
+
+
+def _expand_asset_graph(page, assets, attempts: int = 3) -> None:
+    """Expand every group of the lineage graph; a reload re-fits the expanded graph to the view."""
+    unfold = page.locator('[aria-label="unfold_more"]')
+    for _ in range(attempts):
+        page.get_by_text("Global asset lineage").first.wait_for(state="visible")
+        page.wait_for_timeout(1500)  # the layout is computed after the data arrives
+        while unfold.count():
+            unfold.first.click()
+            page.wait_for_timeout(300)
+        page.wait_for_timeout(1000)  # the expanded groups are remembered by the page
+        page.reload(wait_until="networkidle")
+        page.wait_for_timeout(1500)
+        if not unfold.count() and all(page.get_by_text(a, exact=True).count() for a in assets):
+            return
 
 
 def _wait_for_run(url: str, partition: str, timeout: float = 240) -> str:
@@ -113,6 +130,7 @@ def test_ui_shows_the_asset_graph_automation_and_materializes_a_partition(servic
     checks = sorted({(key.asset_key.to_user_string(), key.name)
                      for key in defs.resolve_asset_graph().asset_check_keys})
     ARTIFACTS.mkdir(exist_ok=True)
+    _skip_onboarding(services.url)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
         try:
@@ -120,12 +138,8 @@ def test_ui_shows_the_asset_graph_automation_and_materializes_a_partition(servic
             page.set_default_timeout(60_000)
 
             page.goto(f"{services.url}/asset-groups", wait_until="networkidle")
-            _dismiss_onboarding(page)
-            while page.locator('[aria-label="unfold_more"]').count():  # expand every group
-                page.locator('[aria-label="unfold_more"]').first.click()
-                page.wait_for_timeout(300)
-            page.reload(wait_until="networkidle")  # re-fit the expanded graph to the viewport
-            for asset in ("raw_pages", "extracted_records", "daily_aggregates", "fleet_health"):
+            _expand_asset_graph(page, GRAPH_ASSETS)
+            for asset in GRAPH_ASSETS:
                 page.get_by_text(asset, exact=True).first.wait_for(state="visible")
             page.screenshot(path=str(ARTIFACTS / "asset-graph.png"))
 
@@ -143,7 +157,6 @@ def test_ui_shows_the_asset_graph_automation_and_materializes_a_partition(servic
 
             date, target = UI_PARTITION
             page.goto(f"{services.url}/assets/raw_pages", wait_until="networkidle")
-            _dismiss_onboarding(page)
             page.get_by_text(re.compile("^Materialize")).first.click()
             dialog = page.get_by_role("dialog")
             dialog.get_by_placeholder(re.compile("^ex: ")).fill(date)
@@ -158,6 +171,9 @@ def test_ui_shows_the_asset_graph_automation_and_materializes_a_partition(servic
             page.goto(f"{services.url}/runs/{run_id}", wait_until="networkidle")
             page.screenshot(path=str(ARTIFACTS / "ui-run.png"))
             assert status == "SUCCESS", services.logs()
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "failure.png"))
+            raise
         finally:
             browser.close()
     manifest = services.fleet_home / "raw" / target / date / "_manifest.jsonl"
