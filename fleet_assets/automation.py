@@ -106,7 +106,7 @@ def _daily(context: dg.SensorEvaluationContext, now: dt.datetime) -> dg.SensorRe
     for target in targets:
         due = launch_time(date, target, launch_hour(), launch_jitter_seconds())
         circuit = circuits[target]
-        if not circuit.closed:
+        if circuit.status != "closed":
             skipped.append(f"{target}: circuit {circuit.status} ({circuit.reason})")
         elif now < due:
             skipped.append(f"{target}: launches at {due.isoformat(timespec='seconds')}")

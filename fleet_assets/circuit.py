@@ -26,10 +26,6 @@ class CircuitState:
     reason: str
     evidence_partition: str | None
 
-    @property
-    def closed(self) -> bool:
-        return self.status == "closed"
-
 
 def circuit_state(instance: dg.DagsterInstance, target: str) -> CircuitState:
     records = instance.get_run_records(dg.RunsFilter(tags={TARGET_TAG: target}), limit=1)
