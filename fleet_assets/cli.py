@@ -116,6 +116,57 @@ def cmd_reset_circuit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from fleet_assets.assets.health import fleet_health_table
+    from fleet_assets.instance import get_instance
+    from fleet_assets.lib.health import text_table
+    from fleet_assets.lib.home import targets_path
+    from fleet_assets.lib.targets import load_targets
+
+    rows = fleet_health_table(get_instance(), load_targets(targets_path()), recent_dates=args.days)
+    print(f"fleet status: {len(rows)} target(s), last {args.days} partition day(s) each")
+    print(text_table(rows))
+    return 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from fleet_assets.backfill import BackfillError, GraphQLBackfills, date_range
+    from fleet_assets.lib.home import targets_path
+    from fleet_assets.lib.targets import load_targets
+    from fleet_assets.partitions import START_DATE
+
+    try:
+        dates = date_range(args.start, args.end, START_DATE)
+        known = load_targets(targets_path())
+        unknown = sorted(set(args.target or ()) - set(known))
+        if unknown:
+            raise BackfillError(f"--target {', '.join(unknown)}: not in {targets_path()} "
+                                f"(known: {', '.join(sorted(known))})")
+        names = sorted(args.target or known)
+        client = GraphQLBackfills(args.url)
+        backfill_id = client.launch(dates, names, executor=args.executor)
+        print(f"fleet backfill: {backfill_id} at {client.url}/overview/backfills/{backfill_id}")
+        print(f"  {len(dates)} day(s) {dates[0]} .. {dates[-1]} x {len(names)} target(s): "
+              f"{', '.join(names)}", flush=True)
+        if not args.wait:
+            return 0
+        done = [0]
+
+        def report(run, progress) -> None:
+            done[0] += 1
+            status = "ok " if run.status == "SUCCESS" else run.status
+            print(f"  [{done[0]:>3}] {status} {run.partition:<22} run {run.run_id[:8]}  "
+                  f"({progress.materialized}/{progress.targeted} asset partitions)", flush=True)
+
+        final = client.wait(backfill_id, timeout=args.timeout, on_run_done=report)
+    except BackfillError as exc:
+        print(f"fleet backfill: {exc}", file=sys.stderr)
+        return 2
+    print(f"backfill {final.status}: {final.materialized}/{final.targeted} asset partitions "
+          f"materialized, {final.failed} failed")
+    return 0 if final.status in ("COMPLETED", "COMPLETED_SUCCESS") and not final.failed else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fleet", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -142,6 +193,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target")
     p.add_argument("--note", help="why (kept with the reset event)")
     p.set_defaults(func=cmd_reset_circuit)
+
+    p = sub.add_parser("status", help="per-target fleet health (same table as fleet_health)")
+    p.add_argument("--days", type=int, default=7, help="recent partition days per target")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("backfill", help="launch a Dagster backfill (run by the daemon) via GraphQL")
+    p.add_argument("--from", dest="start", required=True, help="first date (YYYY-MM-DD)")
+    p.add_argument("--to", dest="end", required=True, help="last date (YYYY-MM-DD)")
+    p.add_argument("--target", action="append", help="only this target (repeatable; default all)")
+    p.add_argument("--url", help="Dagster webserver (default $FLEET_DAGSTER_URL or http://127.0.0.1:3000)")
+    p.add_argument("--no-wait", dest="wait", action="store_false",
+                   help="return after launching instead of following progress")
+    p.add_argument("--timeout", type=float, default=3600, help="seconds to wait for completion")
+    p.add_argument("--executor", choices=("in_process", "multiprocess"), default="in_process",
+                   help="how each run executes its steps (default in_process: one process per run)")
+    p.set_defaults(func=cmd_backfill)
     return parser
 
 

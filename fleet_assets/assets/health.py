@@ -1,0 +1,69 @@
+"""``fleet_health``: the state of every target, derived from the instance's run history.
+
+Grain: one row per target (registered as a partition or listed in targets.yaml), refreshed
+whole on every materialization. The table is also stored as JSON in the object store and
+printed by ``fleet status``; numeric metadata per target and class lets the UI plot
+failure-class counts over time.
+"""
+
+import json
+
+import dagster as dg
+
+from fleet_assets import history
+from fleet_assets.automation import max_recoveries
+from fleet_assets.circuit import circuit_states
+from fleet_assets.lib import health
+from fleet_assets.lib.targets import Target
+from fleet_assets.partitions import TARGETS_PARTITIONS
+from fleet_assets.resources.store import ObjectStoreResource
+from fleet_assets.resources.targets import TargetsResource
+
+HEALTH_KEY = "health/fleet_health.json"
+RECENT_DATES = 7
+
+
+def fleet_health_table(instance: dg.DagsterInstance, configured: dict[str, Target],
+                       recent_dates: int = RECENT_DATES) -> list[health.TargetHealth]:
+    """One ``TargetHealth`` per target known to the file or the instance."""
+    registered = set(instance.get_dynamic_partitions(TARGETS_PARTITIONS))
+    names = sorted(registered | set(configured))
+    circuits = circuit_states(instance, names)
+    observed = history.observations(instance, names, recent_dates)
+    return [
+        health.derive(name, observed[name], circuits[name].status, circuits[name].reason,
+                      configured=name in configured, max_recoveries=max_recoveries())
+        for name in names
+    ]
+
+
+@dg.asset(
+    group_name="health",
+    kinds={"python", "json"},
+    deps=["raw_pages", "extracted_records"],
+)
+def fleet_health(
+    context: dg.AssetExecutionContext,
+    targets: TargetsResource,
+    store: ObjectStoreResource,
+) -> dg.MaterializeResult:
+    """One row per target: state, failure-class counts of recent partitions, circuit, last success."""
+    rows = fleet_health_table(context.instance, targets.load())
+    payload = [{"target": h.target, "state": h.state, "reason": h.reason, "counts": dict(h.counts),
+                "partitions": h.partitions, "failed_partitions": h.failed_partitions,
+                "circuit": h.circuit, "last_success": h.last_success} for h in rows]
+    store.get_store().put(HEALTH_KEY, json.dumps(payload, indent=1, sort_keys=True).encode())
+    metadata: dict[str, object] = {
+        "table": dg.MetadataValue.md(health.markdown(rows)),
+        "targets": len(rows),
+        "object_key": HEALTH_KEY,
+    }
+    for state in health.STATES:
+        metadata[f"targets_{state.lower()}"] = sum(h.state == state for h in rows)
+    for cls in health.CLASSES:
+        metadata[f"failures_{cls}"] = sum(h.counts[cls] for h in rows)
+    for h in rows:
+        for cls in health.CLASSES:
+            metadata[f"{h.target}.failures_{cls}"] = h.counts[cls]
+        metadata[f"{h.target}.failed_partitions"] = h.failed_partitions
+    return dg.MaterializeResult(metadata=metadata)

@@ -1,0 +1,194 @@
+"""Sensors and schedules: keep targets in sync, launch each day, recover failed partitions.
+
+- ``fleet_targets_sensor`` adds the targets of targets.yaml as ``target`` dynamic partitions
+  and reports targets that left the file (their partitions and data are kept).
+- ``fleet_daily_sensor`` requests yesterday's partition of every target whose circuit is
+  closed, each target at ``FLEET_LAUNCH_HOUR`` (UTC, default 2) plus a stable per-target
+  offset below ``FLEET_LAUNCH_JITTER_SECONDS`` (default 1800), so targets never start in
+  the same second. A target with an open circuit is skipped with the circuit's reason.
+- ``fleet_recovery_sensor`` re-requests partitions whose latest run failed in ``raw_pages``
+  with class A or B once the failure's ``due_at`` has passed: durable retries outside the
+  run, at most ``FLEET_MAX_RECOVERIES`` (default 3) per partition, counted from the runs
+  tagged ``fleet/recovery``. Recovery runs carry ``dagster/max_retries=0`` so each one is a
+  single attempt and the bound holds.
+- ``fleet_health_schedule`` refreshes the ``fleet_health`` asset every 15 minutes.
+"""
+
+import datetime as dt
+import os
+from collections.abc import Callable
+
+import dagster as dg
+
+from fleet_assets import history
+from fleet_assets.circuit import circuit_states
+from fleet_assets.jobs import ingest_job
+from fleet_assets.lib.home import targets_path
+from fleet_assets.lib.scheduling import daily_partition_date, decide_recovery, launch_time
+from fleet_assets.lib.targets import load_targets
+from fleet_assets.partitions import TARGETS_PARTITIONS, partition_key, target_partitions
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not an integer; unset it or set a whole number") from None
+
+
+def launch_hour() -> int:
+    return _env_int("FLEET_LAUNCH_HOUR", 2)
+
+
+def launch_jitter_seconds() -> int:
+    return _env_int("FLEET_LAUNCH_JITTER_SECONDS", 1800)
+
+
+def max_recoveries() -> int:
+    return _env_int("FLEET_MAX_RECOVERIES", 3)
+
+
+@dg.sensor(
+    name="fleet_targets_sensor",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Adds targets.yaml targets as dynamic partitions; reports removed ones.",
+)
+def fleet_targets_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    configured = set(load_targets(targets_path()))  # a bad file fails the tick with its message
+    registered = set(context.instance.get_dynamic_partitions(TARGETS_PARTITIONS))
+    added, removed = sorted(configured - registered), sorted(registered - configured)
+    if removed:
+        context.log.warning(
+            f"target(s) {', '.join(removed)} left {targets_path()}: their partitions and data are "
+            "kept; delete a partition in the UI to drop it"
+        )
+    if not added:
+        note = f"; removed from targets.yaml (kept): {', '.join(removed)}" if removed else ""
+        return dg.SkipReason(f"{len(configured)} target(s) already registered{note}")
+    context.log.info(f"registering target(s): {', '.join(added)}")
+    return dg.SensorResult(dynamic_partitions_requests=[target_partitions.build_add_request(added)])
+
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def build_daily_sensor(name: str = "fleet_daily_sensor", clock: Clock = utc_now) -> dg.SensorDefinition:
+    """The daily sensor; tests pass a fixed ``clock``."""
+
+    @dg.sensor(
+        name=name,
+        job=ingest_job,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Requests yesterday's partition per target with a closed circuit, staggered.",
+    )
+    def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        return _daily(context, clock())
+
+    return _sensor
+
+
+def _daily(context: dg.SensorEvaluationContext, now: dt.datetime) -> dg.SensorResult | dg.SkipReason:
+    date = daily_partition_date(now)
+    targets = sorted(context.instance.get_dynamic_partitions(TARGETS_PARTITIONS))
+    if not targets:
+        return dg.SkipReason("no targets registered yet (fleet_targets_sensor adds them)")
+    circuits = circuit_states(context.instance, targets)
+    requests, skipped = [], []
+    for target in targets:
+        due = launch_time(date, target, launch_hour(), launch_jitter_seconds())
+        circuit = circuits[target]
+        if circuit.status != "closed":
+            skipped.append(f"{target}: circuit {circuit.status} ({circuit.reason})")
+        elif now < due:
+            skipped.append(f"{target}: launches at {due.isoformat(timespec='seconds')}")
+        else:
+            requests.append(dg.RunRequest(
+                run_key=f"daily:{date}|{target}",
+                partition_key=partition_key(date, target),
+                tags={"fleet/launched_by": "fleet_daily_sensor"},
+            ))
+    for line in skipped:
+        context.log.info(f"{date} skipped {line}")
+    if not requests:
+        return dg.SkipReason(f"{date}: " + "; ".join(skipped))
+    return dg.SensorResult(run_requests=requests)
+
+
+def build_recovery_sensor(name: str = "fleet_recovery_sensor", max_recoveries_: int | None = None,
+                          lookback_runs: int = 500, clock: Clock = utc_now) -> dg.SensorDefinition:
+    """The recovery sensor; tests build one with a small bound."""
+
+    @dg.sensor(
+        name=name,
+        job=ingest_job,
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Re-requests partitions that failed with class A or B once their backoff passed.",
+    )
+    def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        bound = max_recoveries_ if max_recoveries_ is not None else max_recoveries()
+        now = clock().timestamp()
+        instance = context.instance
+        failed = instance.get_run_records(
+            dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]), limit=lookback_runs)
+        seen, requests, notes = set(), [], []
+        for record in failed:
+            tags = record.dagster_run.tags
+            key = tags.get(history.PARTITION_TAG)
+            if not key or key in seen or history.TARGET_TAG not in tags:
+                continue
+            seen.add(key)
+            latest = instance.get_run_records(dg.RunsFilter(tags={history.PARTITION_TAG: key}), limit=1)
+            if latest and latest[0].dagster_run.run_id != record.dagster_run.run_id:
+                continue  # a newer run of this partition exists: it decides
+            failure = history.step_failure(instance, record.dagster_run.run_id)
+            if failure is None:
+                continue  # raw_pages did not fail: nothing for a durable retry
+            recoveries = history.recovery_count(instance, key)
+            decision = decide_recovery(failure.failure_class, failure.due_at, recoveries, bound, now,
+                                       will_retry=tags.get(history.WILL_RETRY_TAG) == "true")
+            if not decision.launch:
+                notes.append(f"{key}: {decision.reason}")
+                continue
+            context.log.info(f"recovering {key}: {decision.reason}")
+            date, target = tags[history.DATE_TAG], tags[history.TARGET_TAG]
+            requests.append(dg.RunRequest(
+                run_key=f"recover:{key}:{decision.recovery_number}",
+                partition_key=partition_key(date, target),
+                tags={history.RECOVERY_TAG: "true",
+                      history.RECOVERY_NUMBER_TAG: str(decision.recovery_number),
+                      "fleet/recovery_of": record.dagster_run.run_id,
+                      "dagster/max_retries": "0"},
+            ))
+        if not requests:
+            return dg.SkipReason("; ".join(notes) if notes else "no partition failed with class A or B")
+        return dg.SensorResult(run_requests=requests)
+
+    return _sensor
+
+
+fleet_daily_sensor = build_daily_sensor()
+fleet_recovery_sensor = build_recovery_sensor()
+
+fleet_health_job = dg.define_asset_job("fleet_health_job", selection=["fleet_health"],
+                                       description="Recompute the fleet health table.")
+
+fleet_health_schedule = dg.ScheduleDefinition(
+    name="fleet_health_schedule",
+    job=fleet_health_job,
+    cron_schedule="*/15 * * * *",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+SENSORS = [fleet_targets_sensor, fleet_daily_sensor, fleet_recovery_sensor]
+SCHEDULES = [fleet_health_schedule]
+JOBS = [fleet_health_job]

@@ -1,0 +1,186 @@
+"""Launch and follow a Dagster partition backfill through the webserver's GraphQL API.
+
+``fleet backfill`` and the end-to-end tests use this; the daemon then runs the backfill as
+it runs one launched from the UI. Settings: ``FLEET_DAGSTER_URL`` (default
+``http://127.0.0.1:3000``, the webserver of ``make dev``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import requests
+
+DEFAULT_URL = "http://127.0.0.1:3000"
+ASSETS = ("raw_pages", "extracted_records", "daily_aggregates")
+DONE = ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED")
+TERMINAL_RUNS = ("SUCCESS", "FAILURE", "CANCELED")
+EXECUTORS = ("in_process", "multiprocess")
+
+_REPOS = """{ repositoriesOrError { __typename
+  ... on RepositoryConnection { nodes { name location { name } assetNodes { assetKey { path } } } }
+  ... on PythonError { message } } }"""
+_ADD_PARTITION = """mutation($repo: RepositorySelector!, $name: String!, $key: String!) {
+  addDynamicPartition(repositorySelector: $repo, partitionsDefName: $name, partitionKey: $key) {
+    __typename ... on PythonError { message } ... on UnauthorizedError { message } } }"""
+_LAUNCH = """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
+  __typename ... on LaunchBackfillSuccess { backfillId } ... on Error { message } } }"""
+_STATUS = """query($id: String!, $tags: [ExecutionTag!]) {
+  partitionBackfillOrError(backfillId: $id) { __typename
+    ... on PartitionBackfill { status numPartitions
+      assetBackfillData { assetBackfillStatuses { ... on AssetPartitionsStatusCounts {
+        assetKey { path } numPartitionsTargeted numPartitionsMaterialized numPartitionsFailed } } } }
+    ... on Error { message } }
+  runsOrError(filter: {tags: $tags}) { ... on Runs { results { runId status tags { key value } } } } }"""
+
+
+class BackfillError(RuntimeError):
+    """The backfill could not be launched or followed; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class BackfillRun:
+    run_id: str
+    status: str
+    partition: str
+
+
+@dataclass(frozen=True)
+class BackfillProgress:
+    backfill_id: str
+    status: str
+    targeted: int  # asset partitions
+    materialized: int
+    failed: int
+    runs: tuple[BackfillRun, ...]
+
+    @property
+    def done(self) -> bool:
+        return self.status in DONE
+
+
+def date_range(start: str, end: str, earliest: str) -> list[str]:
+    """Every date from ``start`` to ``end`` inclusive, validated against the partitions."""
+    try:
+        first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    except ValueError as exc:
+        raise BackfillError(f"--from/--to: {exc}; write dates as YYYY-MM-DD") from None
+    if last < first:
+        raise BackfillError(f"--to {end} is before --from {start}; swap them")
+    if first < dt.date.fromisoformat(earliest):
+        raise BackfillError(f"--from {start} is before the first partition {earliest}")
+    newest = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    if last > newest:
+        raise BackfillError(f"--to {end} is not a complete day yet; the newest partition is {newest}")
+    return [(first + dt.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
+class GraphQLBackfills:
+    """A small client for the webserver's ``/graphql`` endpoint."""
+
+    def __init__(self, url: str | None = None, timeout: float = 30.0):
+        self.url = (url or os.environ.get("FLEET_DAGSTER_URL") or DEFAULT_URL).rstrip("/")
+        self.timeout = timeout
+        self._session = requests.Session()
+        self._session.trust_env = False  # loopback: never through an HTTP proxy
+
+    def query(self, text: str, variables: dict | None = None) -> dict:
+        try:
+            response = self._session.post(f"{self.url}/graphql", timeout=self.timeout,
+                                          json={"query": text, "variables": variables or {}})
+        except requests.ConnectionError:
+            raise BackfillError(f"no Dagster webserver at {self.url}; start one with `make dev` "
+                                "or pass --url / set FLEET_DAGSTER_URL") from None
+        body = response.json() if response.content else {}
+        if response.status_code != 200 or body.get("errors"):
+            raise BackfillError(f"GraphQL error from {self.url}: {body.get('errors') or response.text}")
+        return body["data"]
+
+    def repository(self, asset: str = ASSETS[0]) -> dict:
+        data = self.query(_REPOS)["repositoriesOrError"]
+        for repo in data.get("nodes", []):
+            if any(node["assetKey"]["path"] == [asset] for node in repo["assetNodes"]):
+                return {"repositoryName": repo["name"], "repositoryLocationName": repo["location"]["name"]}
+        raise BackfillError(f"no code location at {self.url} defines {asset}; "
+                            "is the webserver started with this repository's workspace.yaml?")
+
+    def ensure_targets(self, repo: dict, targets: Iterable[str]) -> None:
+        for target in targets:
+            result = self.query(_ADD_PARTITION, {"repo": repo, "name": "targets", "key": target})
+            kind = result["addDynamicPartition"]["__typename"]
+            if kind not in ("AddDynamicPartitionSuccess", "DuplicateDynamicPartitionError"):
+                raise BackfillError(f"could not register target {target}: "
+                                    f"{result['addDynamicPartition'].get('message', kind)}")
+
+    def launch(self, dates: Sequence[str], targets: Sequence[str], assets: Sequence[str] = ASSETS,
+               title: str = "", executor: str = "in_process") -> str:
+        """Launch the backfill; returns its id.
+
+        ``executor="in_process"`` runs a partition's steps in its run worker: they run one
+        after the other anyway, so a process per step only costs start-up time, and a step
+        waiting for an in-run retry sleeps instead of keeping a parent process busy.
+        """
+        if executor not in EXECUTORS:
+            raise BackfillError(f"executor {executor!r}: use one of {', '.join(EXECUTORS)}")
+        repo = self.repository()
+        self.ensure_targets(repo, targets)
+        keys = [f"{d}|{t}" for t in targets for d in dates]
+        # Exact asset partitions: with partitionNames Dagster also adds daily_aggregates of the
+        # day after the range (it reads the previous day's records), whose records are missing.
+        params = {
+            "partitionsByAssets": [
+                {"assetKey": {"path": [a]}, "partitions": {"ranges": [{"start": k, "end": k} for k in keys]}}
+                for a in assets
+            ],
+            "title": title or f"fleet backfill {dates[0]}..{dates[-1]} {','.join(targets)}",
+            "tags": [{"key": "fleet/launched_by", "value": "fleet-backfill"}],
+            "runConfigData": {"execution": {"config": {executor: {}}}},
+        }
+        result = self.query(_LAUNCH, {"params": params})["launchPartitionBackfill"]
+        if result["__typename"] != "LaunchBackfillSuccess":
+            raise BackfillError(f"launchPartitionBackfill: {result.get('message', result['__typename'])}")
+        return result["backfillId"]
+
+    def progress(self, backfill_id: str) -> BackfillProgress:
+        data = self.query(_STATUS, {"id": backfill_id,
+                                    "tags": [{"key": "dagster/backfill", "value": backfill_id}]})
+        backfill = data["partitionBackfillOrError"]
+        if "status" not in backfill:
+            raise BackfillError(f"backfill {backfill_id}: {backfill.get('message', backfill['__typename'])}")
+        counts = [s for s in (backfill.get("assetBackfillData") or {}).get("assetBackfillStatuses", [])
+                  if "numPartitionsTargeted" in s]
+        runs = []
+        for run in (data.get("runsOrError") or {}).get("results", []):
+            tags = {t["key"]: t["value"] for t in run["tags"]}
+            runs.append(BackfillRun(run["runId"], run["status"], tags.get("dagster/partition", "")))
+        return BackfillProgress(
+            backfill_id, backfill["status"],
+            targeted=sum(s["numPartitionsTargeted"] for s in counts),
+            materialized=sum(s["numPartitionsMaterialized"] for s in counts),
+            failed=sum(s["numPartitionsFailed"] for s in counts),
+            runs=tuple(sorted(runs, key=lambda r: r.run_id)),
+        )
+
+    def wait(self, backfill_id: str, timeout: float, poll_seconds: float = 2.0,
+             on_run_done: Callable[[BackfillRun, BackfillProgress], None] | None = None) -> BackfillProgress:
+        """Poll until the backfill is done; ``on_run_done`` sees each run once it finishes."""
+        reported: set[str] = set()
+        deadline = time.monotonic() + timeout
+        while True:
+            progress = self.progress(backfill_id)
+            for run in progress.runs:
+                if run.status in TERMINAL_RUNS and run.run_id not in reported:
+                    reported.add(run.run_id)
+                    if on_run_done:
+                        on_run_done(run, progress)
+            if progress.done and all(r.status in TERMINAL_RUNS for r in progress.runs):
+                return progress
+            if time.monotonic() > deadline:
+                raise BackfillError(f"backfill {backfill_id} still {progress.status} after {timeout:.0f}s "
+                                    f"({progress.materialized}/{progress.targeted} asset partitions); "
+                                    "is dagster-daemon running?")
+            time.sleep(poll_seconds)
