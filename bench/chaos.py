@@ -252,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
         for k in ("kills", "pages_lost", "records_duplicated", "untombstoned_404s",
                   "stale_partial_objects"):
             print(f"  {k:24s} {result[k]}")
+        for k, v in result["examples"].items():
+            if v:
+                print(f"  e.g. {k}: {v}")
     ok = (result["kills"] == args.kills and result["pages_lost"] == 0
           and result["records_duplicated"] == 0 and result["untombstoned_404s"] == 0
           and result["stale_partial_objects"] == 0 and result["pages"] > 0)
