@@ -176,7 +176,9 @@ def verify(home: Path, sandbox: SandboxProcess, partitions: list[tuple[str, str]
                 gone_pages += 1
                 evidence = (entry is not None and entry.status == mf.GONE and entry.object_key
                             and store.exists(entry.object_key))
-                if not (nk in stones if stones is not None else evidence):
+                # Either proof counts: a row of the partition's tombstones table (issue 3), or a
+                # gone manifest entry whose evidence object exists (possibly an earlier day's).
+                if not (evidence or (stones is not None and nk in stones)):
                     untombstoned.append(url)
                 continue
             pages += 1
