@@ -155,8 +155,12 @@ def verify(home: Path, sandbox: SandboxProcess, partitions: list[tuple[str, str]
     for date, name in partitions:
         target = targets[name]
         with tempfile.TemporaryDirectory() as scratch:
-            urls = PartitionCrawler(target, date, LocalObjectStore(Path(scratch)), fetcher,
-                                    Taxonomy(), policies_from({})).discover()
+            discovery = PartitionCrawler(target, date, LocalObjectStore(Path(scratch)), fetcher,
+                                         Taxonomy(), policies_from({})).discover()
+        # A list on this branch; a Discovery (urls, complete, failure) with issue 3's crawler.
+        if getattr(discovery, "complete", True) is False:
+            raise RuntimeError(f"verification could not list {name} {date}: {discovery.failure}")
+        urls = list(getattr(discovery, "urls", discovery))
         try:
             entries = {e.url: e for e in mf.loads(store.get(keys.manifest_key(name, date)))}
         except KeyError:
