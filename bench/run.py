@@ -191,7 +191,8 @@ def rss() -> Figure:
         runs[items] = json.loads(proc.stdout.strip().splitlines()[-1])
     small, big = runs[100], runs[10_000]
     ratio = big["max_rss_kb"] / small["max_rss_kb"]
-    return Figure(f"peak RSS, {big['pages']:,}-page vs {small['pages']}-page partition (fresh processes)",
+    return Figure(f"peak RSS (VmHWM), {big['pages']:,}-page vs {small['pages']}-page partition, "
+                  "fresh processes",
                   f"{big['max_rss_kb'] / 1024:.0f} MiB", f"{small['max_rss_kb'] / 1024:.0f} MiB", ratio,
                   "<= 2x", ratio <= 2)
 

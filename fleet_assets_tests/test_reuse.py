@@ -73,8 +73,10 @@ def test_sweep_removes_temp_files_of_dead_writers_only(tmp_path):
     folder = tmp_path / "raw/shop/2025-06-10"
     (folder / f".tmp-{dead}-abc.part").write_bytes(b"half")
     (folder / f".tmp-{os.getpid()}-def.part").write_bytes(b"mid-write")
-    removed = sweep_partials(store, "raw/shop/2025-06-10/")
-    assert removed == [f"raw/shop/2025-06-10/.tmp-{dead}-abc.part"]
+    (tmp_path / "state/proxies/shop").mkdir(parents=True)
+    (tmp_path / f"state/proxies/shop/.tmp-{dead}-x.part").write_bytes(b"{")
+    removed = sweep_partials(store, "raw/shop/2025-06-10/", "state/proxies/shop/", "tables/absent/")
+    assert removed == [f"raw/shop/2025-06-10/.tmp-{dead}-abc.part", f"state/proxies/shop/.tmp-{dead}-x.part"]
     assert (folder / f".tmp-{os.getpid()}-def.part").exists()
     assert store.get("raw/shop/2025-06-10/a.html.gz") == b"kept"
 

@@ -43,8 +43,7 @@ def extracted_records(
     date, name = split(context)
     target = targets.get(name)
     object_store = store.get_store()
-    for prefix in (f"tables/records/{name}/", f"state/records/{name}/"):
-        sweep_partials(object_store, prefix)  # temp files of a killed earlier attempt
+    sweep_partials(object_store, f"tables/records/{name}/", f"state/records/{name}/")
     try:
         manifest = object_store.get(keys.manifest_key(name, date))
     except ObjectMissing:

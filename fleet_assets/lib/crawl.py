@@ -122,7 +122,8 @@ class PartitionCrawler:
     # -- one attempt -------------------------------------------------------------------------
     def run(self) -> CrawlResult:
         started = time.monotonic()
-        sweep_partials(self.store, keys.partition_prefix(self.target.name, self.date))
+        sweep_partials(self.store, keys.partition_prefix(self.target.name, self.date),
+                       f"state/proxies/{self.target.name}/")  # temp files of killed attempts
         previous = self._previous_manifest()
         listing_before = self._tally.requests
         discovery = self.discover()

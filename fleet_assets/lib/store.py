@@ -149,22 +149,23 @@ class LocalObjectStore:
         return str(self._path(key))
 
 
-def sweep_partials(store: ObjectStore, prefix: str) -> list[str]:
-    """Remove temp files left under ``prefix`` by writers that no longer run; their paths.
+def sweep_partials(store: ObjectStore, *prefixes: str) -> list[str]:
+    """Remove temp files left under ``prefixes`` by writers that no longer run; their paths.
 
     Only a local store has them (an S3 PUT is all or nothing). A temp file whose writer
     (the pid in its name) is alive on this machine is left alone: it may be mid-write.
     """
     if not isinstance(store, LocalObjectStore):
         return []
-    base = store.root / prefix if prefix else store.root
     removed = []
-    for tmp in base.rglob(".tmp-*") if base.is_dir() else ():
-        pid = tmp.name.split("-")[1] if tmp.name.count("-") >= 2 else ""
-        if pid.isdigit() and _alive(int(pid)):
-            continue
-        tmp.unlink(missing_ok=True)
-        removed.append(tmp.relative_to(store.root).as_posix())
+    for prefix in prefixes:
+        base = store.root / check_key(prefix.rstrip("/")) if prefix else store.root
+        for tmp in base.rglob(".tmp-*") if base.is_dir() else ():
+            pid = tmp.name.split("-")[1] if tmp.name.count("-") >= 2 else ""
+            if pid.isdigit() and _alive(int(pid)):
+                continue
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp.relative_to(store.root).as_posix())
     return sorted(removed)
 
 

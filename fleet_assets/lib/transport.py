@@ -155,7 +155,9 @@ def _request_error_kind(exc: BaseException) -> ErrorKind:
         return ErrorKind.PROXY_ERROR
     if isinstance(exc, (u3.LocationParseError, u3.URLSchemeUnknown, ValueError)):
         return ErrorKind.INVALID_URL
-    if isinstance(exc, u3.ConnectTimeoutError):
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2.x, but names a refused or
+    # unresolvable connection; a real connect timeout is raised as ConnectTimeoutError itself.
+    if isinstance(exc, u3.ConnectTimeoutError) and not isinstance(exc, u3.NewConnectionError):
         return ErrorKind.CONNECT_TIMEOUT
     if isinstance(exc, u3.ReadTimeoutError):
         return ErrorKind.READ_TIMEOUT
