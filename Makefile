@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/fleet demo
 
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check fleet_assets fleet_assets_tests bench

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from fleet_assets.assets import ALL as ASSETS
+from fleet_assets.assets import HEALTH
 from fleet_assets.automation import JOBS as AUTOMATION_JOBS
 from fleet_assets.automation import SCHEDULES, SENSORS
 from fleet_assets.circuit import reset_circuit_job
@@ -11,7 +12,7 @@ from fleet_assets.resources import build_resources
 from fleet_assets.scaleout import ingest_celery_job
 
 defs = dg.Definitions(
-    assets=ASSETS,
+    assets=[*ASSETS, *HEALTH],
     jobs=[ingest_job, ingest_celery_job, reset_circuit_job, *AUTOMATION_JOBS],
     schedules=SCHEDULES,
     sensors=SENSORS,

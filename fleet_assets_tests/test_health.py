@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from fleet_assets import cli
-from fleet_assets.assets import ALL
+from fleet_assets.assets import ALL, HEALTH
 from fleet_assets.assets.health import HEALTH_KEY
 from fleet_assets.instance import get_instance
 from fleet_assets.launch import INGEST
@@ -65,7 +65,7 @@ def test_fleet_health_asset_reports_per_target_state_and_numeric_counts(fleet_en
             dg.materialize(ALL, selection=list(INGEST), partition_key=partition_key("2025-06-10", target),
                            instance=instance, resources=build_resources(), raise_on_error=False,
                            tags={"dagster/max_retries": "0"})
-        result = dg.materialize(ALL, selection=["fleet_health"], instance=instance,
+        result = dg.materialize([*ALL, *HEALTH], selection=["fleet_health"], instance=instance,
                                 resources=build_resources())
     [mat] = [e.event_specific_data.materialization for e in result.get_asset_materialization_events()]
     meta = {k: v.value for k, v in mat.metadata.items()}

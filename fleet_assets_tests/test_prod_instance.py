@@ -18,6 +18,7 @@ import psycopg2
 import pytest
 
 from fleet_assets.assets import ALL
+from fleet_assets.checks import DRIFT_CHECKS
 from fleet_assets.instance import register_targets
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
@@ -107,8 +108,9 @@ def test_materializations_and_check_results_are_recorded_in_postgres(prod_home, 
     rows = sql(prod_home, "SELECT count(*) FROM event_logs WHERE run_id = %s AND "
                "dagster_event_type = 'ASSET_MATERIALIZATION'", (result.run_id,))
     assert rows == [(3,)]
+    # the test's own check and the pipeline's drift checks, all recorded in PostgreSQL
     assert sql(prod_home, "SELECT count(*) FROM asset_check_executions WHERE run_id = %s",
-               (result.run_id,)) == [(1,)]
+               (result.run_id,)) == [(1 + len(DRIFT_CHECKS),)]
 
 
 @pytest.mark.services
