@@ -17,8 +17,8 @@
    manifest entry with its evidence object), stale partial objects (temp files, objects that
    are not complete gzip). Exit status 1 unless all four are 0.
 
-Listing walks are discovered before the faults are switched on: this branch's crawler walks
-a listing in one attempt (issue 3 makes it resumable); the pages themselves get every fault.
+Listing walks are discovered before the faults are switched on, so that the fault mix and
+the counts above are about item pages; the pages themselves get every fault.
 """
 
 from __future__ import annotations
@@ -157,10 +157,9 @@ def verify(home: Path, sandbox: SandboxProcess, partitions: list[tuple[str, str]
         with tempfile.TemporaryDirectory() as scratch:
             discovery = PartitionCrawler(target, date, LocalObjectStore(Path(scratch)), fetcher,
                                          Taxonomy(), policies_from({})).discover()
-        # A list on this branch; a Discovery (urls, complete, failure) with issue 3's crawler.
-        if getattr(discovery, "complete", True) is False:
+        if not discovery.complete:
             raise RuntimeError(f"verification could not list {name} {date}: {discovery.failure}")
-        urls = list(getattr(discovery, "urls", discovery))
+        urls = list(discovery.urls)
         try:
             entries = {e.url: e for e in mf.loads(store.get(keys.manifest_key(name, date)))}
         except KeyError:
@@ -180,7 +179,7 @@ def verify(home: Path, sandbox: SandboxProcess, partitions: list[tuple[str, str]
                 gone_pages += 1
                 evidence = (entry is not None and entry.status == mf.GONE and entry.object_key
                             and store.exists(entry.object_key))
-                # Either proof counts: a row of the partition's tombstones table (issue 3), or a
+                # Either proof counts: a row of the partition's tombstones table, or a
                 # gone manifest entry whose evidence object exists (possibly an earlier day's).
                 if not (evidence or (stones is not None and nk in stones)):
                     untombstoned.append(url)

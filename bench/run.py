@@ -161,7 +161,7 @@ def faults(tmp: Path, sandbox: SandboxProcess, targets: Path) -> Figure:
         with fleet_home(tmp / f"faults-{label}", targets, sandbox.url) as home, \
                 dg.instance_for_test() as inst:
             sandbox.set_faults({})
-            # The listing walk is not resumable before issue 3's change lands: pre-discover it.
+            # Discover the listing with faults off: the figure compares item-page fetching.
             from fleet_assets.lib.crawl import PartitionCrawler
 
             fr = resources()["fetcher"]

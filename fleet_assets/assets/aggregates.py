@@ -19,20 +19,15 @@ from fleet_assets.resources.store import STORE_OUTAGE_RETRY, ObjectStoreResource
 from fleet_assets.resources.targets import TargetsResource
 from fleet_assets.resources.warehouse import WarehouseResource
 
-_PREVIOUS_AND_SAME_DAY = dg.MultiPartitionMapping({
-    "date": dg.DimensionPartitionMapping(
-        "date", dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=0)
-    ),
-    "target": dg.DimensionPartitionMapping("target", dg.IdentityPartitionMapping()),
-})
-
 
 @dg.asset(
     partitions_def=fleet_partitions,
     retry_policy=STORE_OUTAGE_RETRY,
     group_name="aggregate",
     kinds={"duckdb", "parquet"},
-    deps=[dg.AssetDep("extracted_records", partition_mapping=_PREVIOUS_AND_SAME_DAY)],
+    # Same partition only: a d-1 edge would make every backfill of [a, b] also target
+    # daily_aggregates for b+1, whose records do not exist. The previous day is read when present.
+    deps=["extracted_records"],
 )
 def daily_aggregates(
     context: dg.AssetExecutionContext,
