@@ -129,8 +129,7 @@ class GraphQLBackfills:
         repo = self.repository()
         self.ensure_targets(repo, targets)
         keys = [f"{d}|{t}" for t in targets for d in dates]
-        # Exact asset partitions: with partitionNames Dagster also adds daily_aggregates of the
-        # day after the range (it reads the previous day's records), whose records are missing.
+        # Exact asset partitions of the range, asset by asset: what is launched is what is listed.
         params = {
             "partitionsByAssets": [
                 {"assetKey": {"path": [a]}, "partitions": {"ranges": [{"start": k, "end": k} for k in keys]}}
