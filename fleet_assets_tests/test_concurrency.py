@@ -6,23 +6,10 @@ import pytest
 
 from fleet_assets.instance import get_instance, register_targets
 from fleet_assets.launch import INGEST, materialize_many
-from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.store import LocalObjectStore
+from fleet_assets_tests.snapshots import store_snapshot
 
 PARTITIONS = [("2025-06-10", "shop"), ("2025-06-10", "news"), ("2025-06-11", "shop"),
               ("2025-06-10", "jobs")]
-
-
-def _stored(home):
-    store = LocalObjectStore(home)
-    out = {}
-    for key in [*store.list("raw/"), *store.list("tables/")]:
-        data = store.get(key)
-        if key.endswith("_manifest.jsonl"):
-            data = mf.dumps([mf.ManifestEntry(**{**e.__dict__, "fetched_at": None})
-                             for e in mf.loads(data)])
-        out[key] = data
-    return out
 
 
 def _run(home, monkeypatch, sandbox, workers, one_by_one=False):
@@ -44,7 +31,8 @@ def test_four_partitions_in_four_processes_equal_one_by_one(tmp_path, monkeypatc
     assert len({r.run_id for r in together}) == 4
     alone = _run(tmp_path / "alone", monkeypatch, sandbox, workers=1, one_by_one=True)
     assert all(r.success for r in alone)
-    concurrent_store, sequential_store = _stored(tmp_path / "together"), _stored(tmp_path / "alone")
+    concurrent_store = store_snapshot(tmp_path / "together")
+    sequential_store = store_snapshot(tmp_path / "alone")
     assert concurrent_store.keys() == sequential_store.keys()
     assert concurrent_store == sequential_store
     instance = get_instance()

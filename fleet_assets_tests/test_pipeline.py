@@ -14,6 +14,7 @@ from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.store import LocalObjectStore
 from fleet_assets.partitions import TARGETS_PARTITIONS, partition_key
 from fleet_assets.resources import build_resources
+from fleet_assets_tests.snapshots import store_snapshot
 
 DATE = "2025-06-10"
 
@@ -28,20 +29,6 @@ def materialize(instance, date, target, selection=None):
         resources=build_resources(),
         raise_on_error=False,
     )
-
-
-def snapshot(home):
-    """Every stored object's key and bytes, except the manifests' fetch timestamps."""
-    store = LocalObjectStore(home)
-    out = {}
-    for key in [*store.list("raw/"), *store.list("tables/")]:
-        data = store.get(key)
-        if key.endswith("_manifest.jsonl"):
-            data = mf.dumps(
-                [mf.ManifestEntry(**{**e.__dict__, "fetched_at": None}) for e in mf.loads(data)]
-            )
-        out[key] = data
-    return out
 
 
 def test_partition_goes_from_pages_to_records_to_aggregates(fleet_env, sandbox):
@@ -89,7 +76,7 @@ def test_materialization_metadata_proves_the_transition(fleet_env, sandbox):
 def test_rematerializing_is_idempotent_and_sends_no_requests(fleet_env, sandbox):
     with dg.instance_for_test() as instance:
         assert materialize(instance, DATE, "news").success
-        first = snapshot(fleet_env)
+        first = store_snapshot(fleet_env)
         first_manifest = LocalObjectStore(fleet_env).get(keys.manifest_key("news", DATE))
         sandbox.reset_stats()
         assert materialize(instance, DATE, "news").success
@@ -98,7 +85,7 @@ def test_rematerializing_is_idempotent_and_sends_no_requests(fleet_env, sandbox)
     with dg.instance_for_test() as instance:
         assert materialize(instance, DATE, "news").success
     assert sandbox.stats()["total"] == 0
-    assert snapshot(fleet_env) == first
+    assert store_snapshot(fleet_env) == first
     assert LocalObjectStore(fleet_env).get(keys.manifest_key("news", DATE)) == first_manifest
 
 
@@ -109,7 +96,7 @@ def test_rematerializing_from_scratch_gives_identical_results(tmp_path, monkeypa
         monkeypatch.setenv("FLEET_HOME", str(home))
         with dg.instance_for_test() as instance:
             assert materialize(instance, DATE, "shop").success
-        homes.append(snapshot(home))
+        homes.append(store_snapshot(home))
     assert homes[0] == homes[1]
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
@@ -119,7 +119,7 @@ class HttpFetcher:
             resp_headers = dict(resp.headers)
             try:
                 body = _read_capped(resp, s.max_body_bytes)
-            except _TooLarge:
+            except BodyTooLarge:
                 return FetchOutcome(url=url, status=resp.status_code, headers=resp_headers,
                                     body=None, error=ErrorKind.TOO_LARGE, proxy_id=proxy_id)
             except (requests.exceptions.ChunkedEncodingError,
@@ -146,22 +146,31 @@ class HttpFetcher:
             session.close()
 
 
-class _TooLarge(Exception):
-    pass
+class BodyTooLarge(Exception):
+    """A body over ``max_body_bytes``, declared or decoded (a gzip bomb stops at the cap)."""
+
+
+def check_declared(headers: Mapping[str, str], cap: int) -> None:
+    declared = headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > cap:
+        raise BodyTooLarge
+
+
+def join_capped(chunks: Iterable[bytes], cap: int) -> bytes:
+    """Join decoded chunks, stopping as soon as they pass ``cap``."""
+    parts: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > cap:
+            raise BodyTooLarge
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def _read_capped(resp: requests.Response, cap: int) -> bytes:
-    declared = resp.headers.get("Content-Length")
-    if declared and declared.isdigit() and int(declared) > cap:
-        raise _TooLarge
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in resp.raw.stream(65536, decode_content=True):
-        size += len(chunk)
-        if size > cap:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
+    check_declared(resp.headers, cap)
+    return join_capped(resp.raw.stream(65536, decode_content=True), cap)
 
 
 def _connection_kind(exc: BaseException) -> ErrorKind:

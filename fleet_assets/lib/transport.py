@@ -26,14 +26,10 @@ import urllib3
 from urllib3 import exceptions as u3
 
 from fleet_assets.lib.failures import ErrorKind, FetchOutcome
-from fleet_assets.lib.fetch import FetchSettings
+from fleet_assets.lib.fetch import BodyTooLarge, FetchSettings, check_declared, join_capped
 from fleet_assets.lib.proxies import Proxy
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class PoolFetcher:
@@ -108,7 +104,7 @@ class PoolFetcher:
         body: bytes | None = None
         try:
             body = _read_capped(resp, self.settings.max_body_bytes)
-        except _TooLarge:
+        except BodyTooLarge:
             error = ErrorKind.TOO_LARGE
         except u3.DecodeError:
             error = ErrorKind.DECODE_ERROR
@@ -131,23 +127,15 @@ class PoolFetcher:
 
 
 def _read_capped(resp: urllib3.BaseHTTPResponse, cap: int) -> bytes:
+    check_declared(resp.headers, cap)
     declared = resp.headers.get("Content-Length")
-    if declared and declared.isdigit() and int(declared) > cap:
-        raise _TooLarge
     if resp.headers.get("Content-Encoding") is None and declared and declared.isdigit():
         # The common case: one read of a known, capped length (no chunk loop in Python).
         data = resp.read(decode_content=True)
         if len(data) > cap:
-            raise _TooLarge
+            raise BodyTooLarge
         return data
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in resp.stream(65536, decode_content=True):
-        size += len(chunk)
-        if size > cap:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return join_capped(resp.stream(65536, decode_content=True), cap)
 
 
 def _request_error_kind(exc: BaseException) -> ErrorKind:
