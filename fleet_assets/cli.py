@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from fleet_assets.lib.targets import TargetConfigError
@@ -213,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Dagster flags beta/preview APIs we use on purpose (partitioned checks); not news to a CLI user.
+    warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
