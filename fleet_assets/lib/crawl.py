@@ -40,6 +40,7 @@ from fleet_assets.lib.failures import (
     FetchOutcome,
     ProxiesExhausted,
     Taxonomy,
+    Verdict,
 )
 from fleet_assets.lib.fetch import Fetcher
 from fleet_assets.lib.listing import Discovery, ListingFailed, discover
@@ -107,12 +108,11 @@ class PartitionCrawler:
 
     def _listing_page(self, url: str) -> bytes:
         try:
-            outcome = self._fetch(url)
+            outcome, verdict = self._fetch(url)
         except ProxiesExhausted as exc:
             raise ListingFailed(url, FailureClass.ENVIRONMENTAL, str(exc),
                                 max(0.0, exc.until - self.clock()),
                                 proxies_exhausted=True) from None
-        verdict = self.taxonomy.classify(outcome)
         if verdict.failure is not None:
             self._tally.outcome(f"listing_{verdict.failure.value}")
             raise ListingFailed(url, verdict.failure, verdict.reason,
@@ -204,7 +204,7 @@ class PartitionCrawler:
                            reason=f"tombstoned since {stone.first_seen_gone}: {stone.reason}",
                            object_key=stone.evidence_key, due_at=None)
         try:
-            outcome = self._fetch(url)
+            outcome, verdict = self._fetch(url)
         except ProxiesExhausted as exc:
             self._tally.outcome("B")
             with self._tally.lock:
@@ -213,7 +213,6 @@ class PartitionCrawler:
                 status=mf.PENDING, failure_class="B", reason=str(exc), due_at=exc.until,
             )
         fetched_at = dt.datetime.fromtimestamp(self.clock(), dt.UTC).isoformat(timespec="seconds")
-        verdict = self.taxonomy.classify(outcome)
         if verdict.failure is None:
             body = outcome.body or b""
             wrote = self.store.put_if_absent(obj_key, gzip.compress(body, mtime=0))
@@ -241,7 +240,8 @@ class PartitionCrawler:
         )
 
     # -- plumbing ----------------------------------------------------------------------------
-    def _fetch(self, url: str) -> FetchOutcome:
+    def _fetch(self, url: str) -> tuple[FetchOutcome, Verdict]:
+        """One request and its verdict (classified once); a B verdict burns the proxy."""
         proxy: Proxy | None = None
         if self.proxies is not None and self.proxies.size:
             proxy = self.proxies.pick_or_raise(self.target.name)
@@ -259,7 +259,7 @@ class PartitionCrawler:
             self.proxies.burn(self.target.name, proxy, verdict.reason,  # type: ignore[union-attr]
                               cooldown=cooldown)
             self._tally.add(rotated=1)
-        return outcome
+        return outcome, verdict
 
     def _wait(self, failure: FailureClass, outcome: FetchOutcome | None) -> float:
         policy = self.policies[failure]
