@@ -3,10 +3,11 @@
 ``warehouse.duckdb`` holds only view definitions, never rows, so no partition ever needs its
 write lock: steps write Parquet files, and the views (``records``, ``tombstones``,
 ``aggregates`` and one typed ``records_<target>`` per target) read whatever files exist.
-Views are refreshed after a write only when their definition would change.
+Views are rewritten only when their definition changes (a fingerprint in each view's comment).
 """
 
 
+import hashlib
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -53,30 +54,38 @@ class WarehouseResource(dg.ConfigurableResource):
         return stmts
 
     def ensure_views(self, targets: Iterable[Target] = (), timeout_seconds: float = 30) -> bool:
-        """Create or refresh the views; False if the file stayed locked by another writer."""
+        """Create or refresh the views; False if the file stayed locked by another writer.
+
+        Each view carries the sha256 of its statement as its DuckDB comment (DuckDB keeps a
+        normalised copy of the SQL, which never equals ours), so a read-only look decides
+        whether anything changed and the usual call takes no write lock at all.
+        """
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        stmts = self.view_statements(targets)
+        wanted = {_view_name(stmt): (stmt, _fingerprint(stmt))
+                  for stmt in self.view_statements(targets)}
         deadline = time.monotonic() + timeout_seconds
-        while True:
+        if Path(self.database).exists():
+            con = _connect(self.database, read_only=True, deadline=deadline)
+            if con is None:
+                return False
             try:
-                con = duckdb.connect(self.database)
-                break
-            except duckdb.IOException:
-                if time.monotonic() > deadline:
-                    return False
-                time.sleep(0.2)
+                current = dict(con.execute(
+                    "SELECT view_name, comment FROM duckdb_views() WHERE NOT internal").fetchall())
+            finally:
+                con.close()
+            if all(current.get(name) == fp for name, (_, fp) in wanted.items()):
+                return True
+        con = _connect(self.database, read_only=False, deadline=deadline)
+        if con is None:
+            return False
         try:
             self.store.configure_duckdb(con)
-            current = {
-                name: sql
-                for name, sql in con.execute(
-                    "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal"
-                ).fetchall()
-            }
-            for stmt in stmts:
-                name = stmt.split(" VIEW ", 1)[1].split(" AS ", 1)[0].strip('"')
-                if current.get(name, "").rstrip(";") != stmt.replace("CREATE OR REPLACE", "CREATE"):
+            current = dict(con.execute(
+                "SELECT view_name, comment FROM duckdb_views() WHERE NOT internal").fetchall())
+            for name, (stmt, fp) in wanted.items():
+                if current.get(name) != fp:
                     con.execute(stmt)
+                    con.execute(f"COMMENT ON VIEW \"{name}\" IS '{fp}'")
         finally:
             con.close()
         return True
@@ -92,3 +101,22 @@ class WarehouseResource(dg.ConfigurableResource):
             return con.execute(sql, params or []).fetchall()
         finally:
             con.close()
+
+
+def _view_name(stmt: str) -> str:
+    return stmt.split(" VIEW ", 1)[1].split(" AS ", 1)[0].strip('"')
+
+
+def _fingerprint(stmt: str) -> str:
+    return hashlib.sha256(stmt.encode()).hexdigest()
+
+
+def _connect(database: str, read_only: bool, deadline: float) -> duckdb.DuckDBPyConnection | None:
+    """Open the file, waiting while another process holds its lock; None after the deadline."""
+    while True:
+        try:
+            return duckdb.connect(database, read_only=read_only)
+        except duckdb.IOException:
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.2)
