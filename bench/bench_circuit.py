@@ -15,14 +15,14 @@ import warnings
 
 import dagster as dg
 
-from fleet_assets.circuit import (
+from fleet_assets.automation.partitions import TARGETS_PARTITIONS
+from fleet_assets.state.circuit import (
     DRIFT_CHECK_NAMES,
     RECORDS,
     circuit_state,
     circuit_states,
     reset_circuit,
 )
-from fleet_assets.partitions import TARGETS_PARTITIONS
 
 HISTORIES = (10, 90, 365)
 EXTRA_TARGETS, EXTRA_DAYS = 9, 30

@@ -39,7 +39,7 @@ import duckdb
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.store import LocalObjectStore
+from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import load_targets
 from fleet_assets.sandbox import SandboxProcess
 
@@ -140,9 +140,9 @@ def run_rounds(home: Path, env: dict[str, str], partitions: list[tuple[str, str]
 
 def verify(home: Path, sandbox: SandboxProcess, partitions: list[tuple[str, str]]) -> dict:
     """Compare the store with what the sandbox serves now (faults off, gone pages still gone)."""
-    from fleet_assets.lib.crawl import PartitionCrawler
+    from fleet_assets.lib.crawl.crawler import PartitionCrawler
     from fleet_assets.lib.failures import Taxonomy, policies_from
-    from fleet_assets.lib.fetch import HttpFetcher
+    from fleet_assets.lib.http.fetcher import HttpFetcher
 
     os.environ["FLEET_SANDBOX_URL"] = sandbox.url
     targets = load_targets(home.parent / "targets.yaml")
@@ -267,10 +267,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _discover_listings(home: Path, env: dict[str, str], partitions: list[tuple[str, str]]) -> None:
-    code = ("import json,sys; from pathlib import Path; from fleet_assets.lib.crawl import "
-            "PartitionCrawler; from fleet_assets.lib.fetch import HttpFetcher; "
+    code = ("import json,sys; from pathlib import Path; from fleet_assets.lib.crawl.crawler import "
+            "PartitionCrawler; from fleet_assets.lib.http.fetcher import HttpFetcher; "
             "from fleet_assets.lib.failures import Taxonomy, policies_from; "
-            "from fleet_assets.lib.store import LocalObjectStore; "
+            "from fleet_assets.lib.store.local import LocalObjectStore; "
             "from fleet_assets.lib.targets import load_targets; import os; "
             "ts = load_targets(os.environ['FLEET_TARGETS']); "
             "[PartitionCrawler(ts[t], d, LocalObjectStore(Path(os.environ['FLEET_HOME'])), "

@@ -18,9 +18,9 @@ import yaml
 
 from fleet_assets.lib import keys, tables
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.crawl import CrawlResult, PartitionCrawler
+from fleet_assets.lib.crawl.crawler import CrawlResult, PartitionCrawler
 from fleet_assets.lib.extract import extract_record
-from fleet_assets.lib.store import LocalObjectStore
+from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import Target, load_targets
 
 DATE = "2025-06-10"
@@ -104,7 +104,7 @@ def dagster_run(instance, target: str = "shop", date: str = DATE,
     import dagster as dg
 
     from fleet_assets.assets import ALL
-    from fleet_assets.partitions import TARGETS_PARTITIONS, partition_key
+    from fleet_assets.automation.partitions import TARGETS_PARTITIONS, partition_key
 
     instance.add_dynamic_partitions(TARGETS_PARTITIONS, [target])
     return dg.materialize(ALL, selection=list(selection), partition_key=partition_key(date, target),

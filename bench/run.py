@@ -40,9 +40,9 @@ from bench.env import (
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.extract import extract_record
-from fleet_assets.lib.fetch import FetchSettings, HttpFetcher
-from fleet_assets.lib.store import LocalObjectStore
-from fleet_assets.lib.transport import PoolFetcher
+from fleet_assets.lib.http.fetcher import FetchSettings, HttpFetcher
+from fleet_assets.lib.http.transport import PoolFetcher
+from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.sandbox import SandboxProcess
 
 CONCURRENCY = 16
@@ -162,7 +162,7 @@ def faults(tmp: Path, sandbox: SandboxProcess, targets: Path) -> Figure:
                 dg.instance_for_test() as inst:
             sandbox.set_faults({})
             # Discover the listing with faults off: the figure compares item-page fetching.
-            from fleet_assets.lib.crawl import PartitionCrawler
+            from fleet_assets.lib.crawl.crawler import PartitionCrawler
 
             fr = resources()["fetcher"]
             t = shop_target(targets)

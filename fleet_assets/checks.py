@@ -11,13 +11,13 @@ from typing import Any
 
 import dagster as dg
 
-from fleet_assets.circuit import OPEN, RECORDS, derive_circuit, opening_key
+from fleet_assets.automation.partitions import fleet_partitions, split
 from fleet_assets.lib import drift
 from fleet_assets.lib.circuit import RESET_COMMAND, RESET_JOB
 from fleet_assets.lib.targets import Target
-from fleet_assets.partitions import fleet_partitions, split
 from fleet_assets.resources.alerts import AlertsResource, CircuitAlert
 from fleet_assets.resources.targets import TargetsResource
+from fleet_assets.state.circuit import OPEN, RECORDS, derive_circuit, opening_key
 
 
 def _materialization(context: dg.AssetCheckExecutionContext) -> dict[str, Any]:

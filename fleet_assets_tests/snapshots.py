@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.store import LocalObjectStore
+from fleet_assets.lib.store.local import LocalObjectStore
 
 
 def store_snapshot(home: Path) -> dict[str, bytes]:

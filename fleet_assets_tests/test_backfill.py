@@ -2,8 +2,8 @@
 
 import pytest
 
-from fleet_assets import cli
-from fleet_assets.backfill import BackfillError, date_range
+from fleet_assets.cli import main as cli
+from fleet_assets.cli.backfill import BackfillError, date_range
 from fleet_assets_tests.dagster_services import free_port
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fleet_assets.lib.backoff import (
+from fleet_assets.lib.crawl.backoff import (
     attempts_left,
     ceiling,
     due_at,

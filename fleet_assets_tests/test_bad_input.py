@@ -21,7 +21,8 @@ import pytest
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.crawl import PartitionCrawler
+from fleet_assets.lib.crawl.crawler import PartitionCrawler
+from fleet_assets.lib.crawl.proxies import Proxy
 from fleet_assets.lib.extract import extract_links, extract_record, parse_html
 from fleet_assets.lib.failures import (
     ConfigError,
@@ -31,11 +32,10 @@ from fleet_assets.lib.failures import (
     classify_extraction,
     policies_from,
 )
-from fleet_assets.lib.fetch import FetchSettings, HttpFetcher
-from fleet_assets.lib.proxies import Proxy
-from fleet_assets.lib.store import LocalObjectStore
+from fleet_assets.lib.http.fetcher import FetchSettings, HttpFetcher
+from fleet_assets.lib.http.transport import PoolFetcher
+from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import TargetConfigError, load_targets, parse_targets
-from fleet_assets.lib.transport import PoolFetcher
 
 CAP = 200_000
 DATE = "2025-06-10"

@@ -18,11 +18,11 @@ import yaml
 from kombu import Connection
 
 from fleet_assets.assets import ALL
-from fleet_assets.instance import register_targets
+from fleet_assets.automation.celery import build_celery_job, celery_config
+from fleet_assets.automation.partitions import partition_key
 from fleet_assets.lib import keys
-from fleet_assets.partitions import partition_key
 from fleet_assets.resources import build_resources
-from fleet_assets.scaleout import build_celery_job, celery_config
+from fleet_assets.state.instance import register_targets
 from fleet_assets_tests.services import RABBITMQ, postgres_storage, require_service
 
 DATE = "2025-06-10"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fleet_assets.instance import get_instance, register_targets
-from fleet_assets.launch import INGEST, materialize_many
+from fleet_assets.cli.launch import INGEST, materialize_many
+from fleet_assets.state.instance import get_instance, register_targets
 from fleet_assets_tests.snapshots import store_snapshot
 
 PARTITIONS = [("2025-06-10", "shop"), ("2025-06-10", "news"), ("2025-06-11", "shop"),

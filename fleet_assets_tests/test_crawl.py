@@ -11,12 +11,12 @@ import dagster as dg
 from retry_support import REPO, targets_file
 
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.crawl import PartitionCrawler
+from fleet_assets.lib.crawl.crawler import PartitionCrawler
+from fleet_assets.lib.crawl.tombstones import TombstoneIndex, url_identity
 from fleet_assets.lib.failures import DEFAULT_POLICIES, A, Taxonomy
-from fleet_assets.lib.fetch import HttpFetcher
-from fleet_assets.lib.store import LocalObjectStore
+from fleet_assets.lib.http.fetcher import HttpFetcher
+from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import load_targets
-from fleet_assets.lib.tombstones import TombstoneIndex, url_identity
 
 DATE = "2025-06-10"
 

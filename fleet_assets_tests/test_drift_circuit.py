@@ -21,18 +21,18 @@ from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from fleet_assets.assets import ALL
+from fleet_assets.automation.jobs import ingest_job
+from fleet_assets.automation.partitions import fleet_partitions, partition_key
 from fleet_assets.checks import DRIFT_CHECKS
-from fleet_assets.circuit import DRIFT_CHECK_NAMES, circuit_state, circuit_states, reset_circuit_job
-from fleet_assets.cli import main as fleet_main
-from fleet_assets.instance import get_instance, register_targets
-from fleet_assets.jobs import ingest_job
-from fleet_assets.launch import materialize_many
+from fleet_assets.cli.launch import materialize_many
+from fleet_assets.cli.main import main as fleet_main
 from fleet_assets.lib import keys
 from fleet_assets.lib.home import REPO_ROOT
-from fleet_assets.lib.store import LocalObjectStore
-from fleet_assets.partitions import fleet_partitions, partition_key
+from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.resources import build_resources
 from fleet_assets.resources.fetcher import FetcherResource
+from fleet_assets.state.circuit import DRIFT_CHECK_NAMES, circuit_state, circuit_states, reset_circuit_job
+from fleet_assets.state.instance import get_instance, register_targets
 
 D = "2025-06-12"  # jobs drifts from this date on
 BEFORE = ["2025-06-10", "2025-06-11"]

@@ -6,9 +6,9 @@ import socket
 
 import pytest
 
+from fleet_assets.lib.crawl.proxies import Proxy
 from fleet_assets.lib.failures import A, B, ErrorKind, Taxonomy
-from fleet_assets.lib.fetch import HttpFetcher
-from fleet_assets.lib.proxies import Proxy
+from fleet_assets.lib.http.fetcher import HttpFetcher
 
 URL = "/jobs/2025-06-10/job/1"
 

@@ -8,16 +8,16 @@ import re
 import dagster as dg
 import pytest
 
-from fleet_assets import cli
 from fleet_assets.assets import ALL, HEALTH
 from fleet_assets.assets.health import HEALTH_KEY
-from fleet_assets.instance import get_instance
-from fleet_assets.launch import INGEST
+from fleet_assets.automation.partitions import partition_key
+from fleet_assets.cli import main as cli
+from fleet_assets.cli.launch import INGEST
 from fleet_assets.lib.health import PartitionObservation as Obs
 from fleet_assets.lib.health import derive, markdown, text_table
-from fleet_assets.lib.store import LocalObjectStore
-from fleet_assets.partitions import partition_key
+from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.resources import build_resources
+from fleet_assets.state.instance import get_instance
 
 OK = Obs("2025-06-10", "success", outcomes={"ok": 5}, succeeded_at=1_750_000_000.0)
 

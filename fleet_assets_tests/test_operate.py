@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from fleet_assets.backfill import GraphQLBackfills
+from fleet_assets.cli.backfill import GraphQLBackfills
 from fleet_assets.lib.home import REPO_ROOT
 from fleet_assets_tests.dagster_services import DagsterServices
 
@@ -48,7 +48,7 @@ def _partitions(fleet_home: Path, table: str) -> set[tuple[str, str]]:
 def test_fleet_backfill_runs_3_targets_x_3_days_through_graphql_and_the_daemon(services, sandbox):
     env = {**services.env, "FLEET_DAGSTER_URL": services.url}
     proc = subprocess.run(
-        [sys.executable, "-m", "fleet_assets.cli", "backfill", "--from", DATES[0], "--to", DATES[-1],
+        [sys.executable, "-m", "fleet_assets.cli.main", "backfill", "--from", DATES[0], "--to", DATES[-1],
          "--timeout", "420"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=480,
     )

@@ -9,10 +9,10 @@ import dagster as dg
 import duckdb
 
 from fleet_assets.assets import ALL
+from fleet_assets.automation.partitions import TARGETS_PARTITIONS, partition_key
 from fleet_assets.lib import keys, tables
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.store import LocalObjectStore
-from fleet_assets.partitions import TARGETS_PARTITIONS, partition_key
+from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.resources import build_resources
 from fleet_assets_tests.snapshots import store_snapshot
 

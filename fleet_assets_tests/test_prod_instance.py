@@ -18,13 +18,13 @@ import psycopg2
 import pytest
 
 from fleet_assets.assets import ALL
+from fleet_assets.automation.partitions import fleet_partitions, partition_key, split
 from fleet_assets.checks import DRIFT_CHECKS
-from fleet_assets.instance import register_targets
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
-from fleet_assets.partitions import fleet_partitions, partition_key, split
 from fleet_assets.resources import build_resources
 from fleet_assets.resources.store import ObjectStoreResource
+from fleet_assets.state.instance import register_targets
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

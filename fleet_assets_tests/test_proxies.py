@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
+from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool, ban_key, expand_env, redact
 from fleet_assets.lib.failures import ConfigError, EnvironmentalFailure, ProxiesExhausted
-from fleet_assets.lib.proxies import Proxy, ProxyPool, ban_key, expand_env, redact
-from fleet_assets.lib.store import LocalObjectStore
+from fleet_assets.lib.store.local import LocalObjectStore
 
 SECRET = "s3cr3t-Pa55"
 URLS = [f"http://alice:{SECRET}@127.0.0.1:{port}" for port in (8081, 8082, 8083)]

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from fleet_assets.lib.ratelimit import HostLimiter, TokenBucket
+from fleet_assets.lib.crawl.ratelimit import HostLimiter, TokenBucket
 
 
 class FakeTime:

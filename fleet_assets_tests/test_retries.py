@@ -25,7 +25,7 @@ from retry_support import (
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.failures import DEFAULT_CAPTCHA_MARKERS, A, B
-from fleet_assets.lib.store import LocalObjectStore
+from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.resources.fetcher import FetcherResource, class_retry_policy
 
 DATE = "2025-06-10"

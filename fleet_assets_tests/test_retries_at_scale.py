@@ -11,7 +11,7 @@ from retry_support import manifest, page_objects, raw_metadata, retries, run, ta
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.store import LocalObjectStore
+from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.resources.fetcher import FetcherResource
 from fleet_assets.sandbox import SandboxProcess
 

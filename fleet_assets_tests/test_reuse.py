@@ -11,9 +11,10 @@ import dagster as dg
 import yaml
 
 from fleet_assets.assets import ALL
-from fleet_assets.lib import keys, reuse
-from fleet_assets.lib.store import LocalObjectStore, sweep_partials
-from fleet_assets.partitions import TARGETS_PARTITIONS, partition_key
+from fleet_assets.automation.partitions import TARGETS_PARTITIONS, partition_key
+from fleet_assets.lib import keys
+from fleet_assets.lib.crawl import reuse
+from fleet_assets.lib.store.local import LocalObjectStore, sweep_partials
 from fleet_assets.resources import build_resources
 
 DATE = "2025-06-10"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fleet_assets.lib.robots import FLEET_USER_AGENT, RobotsPolicy, product_token
+from fleet_assets.lib.crawl.robots import FLEET_USER_AGENT, RobotsPolicy, product_token
 
 SITE = "http://site.test"
 

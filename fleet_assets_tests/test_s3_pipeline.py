@@ -12,10 +12,10 @@ import dagster as dg
 import pytest
 
 from fleet_assets.assets import ALL
+from fleet_assets.automation.partitions import TARGETS_PARTITIONS, partition_key
 from fleet_assets.lib import keys, tables
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.failures import ConfigError
-from fleet_assets.partitions import TARGETS_PARTITIONS, partition_key
 from fleet_assets.resources import build_resources
 from fleet_assets.resources.fetcher import FetcherResource
 from fleet_assets.resources.s3 import S3StoreResource

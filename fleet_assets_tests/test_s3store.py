@@ -11,10 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from fleet_assets.lib import s3duck
 from fleet_assets.lib.failures import ConfigError
-from fleet_assets.lib.s3store import S3ObjectStore, StoreConfigError
-from fleet_assets.lib.store import ObjectMissing, ObjectStore, StoreError
+from fleet_assets.lib.store import duckdb_s3 as s3duck
+from fleet_assets.lib.store.base import ObjectMissing, ObjectStore, StoreError
+from fleet_assets.lib.store.s3 import S3ObjectStore, StoreConfigError
 from fleet_assets_tests.s3server import S3Server, s3_client
 
 

@@ -2,7 +2,8 @@ import threading
 
 import pytest
 
-from fleet_assets.lib.store import LocalObjectStore, ObjectMissing
+from fleet_assets.lib.store.base import ObjectMissing
+from fleet_assets.lib.store.local import LocalObjectStore
 
 
 def test_put_if_absent_writes_once(tmp_path):

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from fleet_assets.lib.crawl.proxies import Proxy
 from fleet_assets.lib.failures import ErrorKind, FailureClass, Taxonomy
-from fleet_assets.lib.fetch import HttpFetcher
-from fleet_assets.lib.proxies import Proxy
-from fleet_assets.lib.transport import PoolFetcher
+from fleet_assets.lib.http.fetcher import HttpFetcher
+from fleet_assets.lib.http.transport import PoolFetcher
 from fleet_assets.sandbox import SandboxProcess
 
 DATE = "2025-06-10"

@@ -7,7 +7,7 @@ import sys
 import time
 
 from fleet_assets.lib import tables
-from fleet_assets.lib.store import LocalObjectStore
+from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.resources.store import LocalStoreResource
 from fleet_assets.resources.warehouse import WarehouseResource
 

@@ -12,12 +12,12 @@ import time
 import dagster as dg
 import duckdb
 
-from fleet_assets.circuit import guard
+from fleet_assets.automation.partitions import fleet_partitions, split
 from fleet_assets.lib import keys, tables
-from fleet_assets.partitions import fleet_partitions, split
 from fleet_assets.resources.store import STORE_OUTAGE_RETRY, ObjectStoreResource
 from fleet_assets.resources.targets import TargetsResource
 from fleet_assets.resources.warehouse import WarehouseResource
+from fleet_assets.state.circuit import guard
 
 
 @dg.asset(

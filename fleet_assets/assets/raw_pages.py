@@ -25,17 +25,18 @@ from typing import NoReturn
 
 import dagster as dg
 
-from fleet_assets.circuit import guard
-from fleet_assets.lib import keys, tables, tombstones
+from fleet_assets.automation.partitions import fleet_partitions, split
+from fleet_assets.lib import keys, tables
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.backoff import full_jitter
-from fleet_assets.lib.crawl import CrawlResult, PartitionCrawler
+from fleet_assets.lib.crawl import tombstones
+from fleet_assets.lib.crawl.backoff import full_jitter
+from fleet_assets.lib.crawl.crawler import CrawlResult, PartitionCrawler
 from fleet_assets.lib.failures import ClassPolicy, FailureClass
-from fleet_assets.lib.store import ObjectStore, StoreError
-from fleet_assets.partitions import fleet_partitions, split
+from fleet_assets.lib.store.base import ObjectStore, StoreError
 from fleet_assets.resources.fetcher import UNCLASSIFIED_RETRY, FetcherResource
 from fleet_assets.resources.store import ObjectStoreResource
 from fleet_assets.resources.targets import TargetsResource
+from fleet_assets.state.circuit import guard
 
 # Fixed metadata keys, present on every materialization and failure, so the UI can plot them.
 OUTCOME_LABELS = ("ok", "A", "B", "D", "reused", "disallowed", "tombstoned")

@@ -13,15 +13,17 @@ from collections import Counter
 
 import dagster as dg
 
-from fleet_assets.circuit import guard
-from fleet_assets.lib import keys, reuse, tables
+from fleet_assets.automation.partitions import fleet_partitions, split
+from fleet_assets.lib import keys, tables
 from fleet_assets.lib import manifest as mf
+from fleet_assets.lib.crawl import reuse
 from fleet_assets.lib.extract import extract_record
-from fleet_assets.lib.store import ObjectMissing, sweep_partials
-from fleet_assets.partitions import fleet_partitions, split
+from fleet_assets.lib.store.base import ObjectMissing
+from fleet_assets.lib.store.local import sweep_partials
 from fleet_assets.resources.store import STORE_OUTAGE_RETRY, ObjectStoreResource
 from fleet_assets.resources.targets import TargetsResource
 from fleet_assets.resources.warehouse import WarehouseResource
+from fleet_assets.state.circuit import guard
 
 
 @dg.asset(

@@ -197,6 +197,13 @@ class FetchOutcome:
     error: ErrorKind | None
     proxy_id: str | None
     credentials_worked_before: bool = False
+    final_url: str | None = None  # after redirects; None when the request never got an answer
+    redirects: tuple[str, ...] = ()  # the URLs that answered with a redirect, in order
+
+    @property
+    def effective_url(self) -> str:
+        """The URL the body came from: links and relative fields resolve against it."""
+        return self.final_url or self.url
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """Case-insensitive header lookup (HTTP field names are case-insensitive)."""

@@ -13,7 +13,7 @@ States, checked in this order (the first that applies wins)::
     Healthy     its recent partitions succeeded
     Idle        no partition of it has run yet
 
-Inputs are plain records built by ``fleet_assets/history.py`` from the Dagster instance;
+Inputs are plain records built by ``fleet_assets/state/history.py`` from the Dagster instance;
 nothing here reads a clock or a file. Setting: ``max_recoveries`` (same meaning as in
 ``scheduling.py``).
 """

@@ -1,9 +1,9 @@
 """When to launch a partition: the daily launch time of a target and durable recoveries.
 
-Pure decisions for ``fleet_assets/automation.py``; every input comes from the caller, so the
+Pure decisions for ``fleet_assets/automation/sensors.py``; every input comes from the caller, so the
 same history always gives the same answer.
 
-Settings (passed in by the caller, defaults in ``automation.py``):
+Settings (passed in by the caller, defaults in ``automation/sensors.py``):
 
 - ``launch_hour`` (UTC) and ``jitter_seconds``: a target's daily partition is due at
   ``launch_hour`` plus a deterministic per-target offset in ``[0, jitter_seconds)``, so the

@@ -18,10 +18,10 @@ from dataclasses import replace
 
 import dagster as dg
 
+from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
 from fleet_assets.lib.failures import ClassPolicy, FailureClass, Taxonomy, policies_from
-from fleet_assets.lib.fetch import FetchSettings, HttpFetcher
-from fleet_assets.lib.proxies import Proxy, ProxyPool
-from fleet_assets.lib.store import ObjectStore
+from fleet_assets.lib.http.fetcher import FetchSettings, HttpFetcher
+from fleet_assets.lib.store.base import ObjectStore
 from fleet_assets.lib.targets import Target
 
 # Exceptions nobody classified (a bug, a dying disk) get a few spaced attempts too.
@@ -68,7 +68,7 @@ class FetcherResource(dg.ConfigurableResource):
             pool_size=max(self.pool_size, target.politeness.max_concurrency),
         )
         if self.transport == "urllib3":
-            from fleet_assets.lib.transport import PoolFetcher
+            from fleet_assets.lib.http.transport import PoolFetcher
 
             return PoolFetcher(settings)  # type: ignore[return-value]  # same fetch() interface
         if self.transport != "requests":

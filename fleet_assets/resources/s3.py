@@ -18,9 +18,9 @@ import os
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from fleet_assets.lib import s3duck
 from fleet_assets.lib.failures import ConfigError
-from fleet_assets.lib.s3store import S3ObjectStore
+from fleet_assets.lib.store import duckdb_s3 as s3duck
+from fleet_assets.lib.store.s3 import S3ObjectStore
 from fleet_assets.resources.store import ObjectStoreResource
 
 

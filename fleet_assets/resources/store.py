@@ -5,7 +5,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from fleet_assets.lib.store import LocalObjectStore, ObjectStore
+from fleet_assets.lib.store.base import ObjectStore
+from fleet_assets.lib.store.local import LocalObjectStore
 
 # Steps that only replace whole objects (records, aggregates) are safe to repeat: when the
 # store is unreachable (``StoreError``, class A) they get a few spaced attempts.

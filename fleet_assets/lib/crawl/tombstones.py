@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.store import ObjectMissing, ObjectStore
+from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
 
 
 def url_identity(url: str, date: str) -> str:

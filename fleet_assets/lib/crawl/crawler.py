@@ -32,8 +32,13 @@ from urllib.parse import urlsplit
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.backoff import full_jitter, next_wait, parse_retry_after
-from fleet_assets.lib.crawl_result import CrawlResult
+from fleet_assets.lib.crawl.backoff import full_jitter, next_wait, parse_retry_after
+from fleet_assets.lib.crawl.listing import Discovery, ListingFailed, discover
+from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
+from fleet_assets.lib.crawl.ratelimit import HostLimiter
+from fleet_assets.lib.crawl.result import CrawlResult
+from fleet_assets.lib.crawl.robots import RobotsPolicy
+from fleet_assets.lib.crawl.tombstones import TombstoneIndex
 from fleet_assets.lib.failures import (
     ClassPolicy,
     FailureClass,
@@ -42,14 +47,10 @@ from fleet_assets.lib.failures import (
     Taxonomy,
     Verdict,
 )
-from fleet_assets.lib.fetch import Fetcher
-from fleet_assets.lib.listing import Discovery, ListingFailed, discover
-from fleet_assets.lib.proxies import Proxy, ProxyPool
-from fleet_assets.lib.ratelimit import HostLimiter
-from fleet_assets.lib.robots import RobotsPolicy
-from fleet_assets.lib.store import ObjectMissing, ObjectStore, sweep_partials
+from fleet_assets.lib.http.fetcher import Fetcher
+from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
+from fleet_assets.lib.store.local import sweep_partials
 from fleet_assets.lib.targets import Target
-from fleet_assets.lib.tombstones import TombstoneIndex
 
 Clock = Callable[[], float]
 

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 
 import dagster as dg
 
+from fleet_assets.automation.partitions import TARGETS_PARTITIONS
 from fleet_assets.lib.home import REPO_ROOT, dagster_home
-from fleet_assets.partitions import TARGETS_PARTITIONS
 
 
 def prepare_home() -> str:

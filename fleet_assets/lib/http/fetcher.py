@@ -23,9 +23,9 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from fleet_assets.lib.crawl.proxies import Proxy
+from fleet_assets.lib.crawl.robots import FLEET_USER_AGENT
 from fleet_assets.lib.failures import ErrorKind, FetchOutcome
-from fleet_assets.lib.proxies import Proxy
-from fleet_assets.lib.robots import FLEET_USER_AGENT
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 

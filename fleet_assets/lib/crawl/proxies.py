@@ -30,7 +30,7 @@ from urllib.parse import quote, urlsplit
 
 from fleet_assets.lib.failures import ConfigError, ProxiesExhausted
 from fleet_assets.lib.keys import check_target
-from fleet_assets.lib.store import ObjectMissing, ObjectStore
+from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from fleet_assets.lib import keys
-from fleet_assets.lib.store import ObjectMissing, ObjectStore
+from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
 
 
 @cache

@@ -20,13 +20,13 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from fleet_assets import history
-from fleet_assets.circuit import circuit_states
-from fleet_assets.jobs import ingest_job
+from fleet_assets.automation.jobs import ingest_job
+from fleet_assets.automation.partitions import TARGETS_PARTITIONS, partition_key, target_partitions
 from fleet_assets.lib.home import targets_path
 from fleet_assets.lib.scheduling import daily_partition_date, decide_recovery, launch_time
 from fleet_assets.lib.targets import load_targets
-from fleet_assets.partitions import TARGETS_PARTITIONS, partition_key, target_partitions
+from fleet_assets.state import history
+from fleet_assets.state.circuit import circuit_states
 
 
 def _env_int(name: str, default: int) -> int:

@@ -17,6 +17,7 @@ from dagster._core.storage.asset_check_execution_record import (
     AssetCheckExecutionRecordStatus,
 )
 
+from fleet_assets.automation.partitions import TARGETS_PARTITIONS, split
 from fleet_assets.lib.circuit import (
     CLOSED,
     HALF_OPEN,
@@ -29,7 +30,6 @@ from fleet_assets.lib.circuit import (
     derive,
     refusal,
 )
-from fleet_assets.partitions import TARGETS_PARTITIONS, split
 
 __all__ = ["CircuitState", "circuit_state", "circuit_states", "derive_circuit", "guard",
            "reset_circuit", "reset_circuit_job", "CLOSED", "OPEN", "HALF_OPEN"]

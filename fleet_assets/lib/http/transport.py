@@ -25,9 +25,9 @@ from urllib.parse import unquote, urljoin, urlsplit
 import urllib3
 from urllib3 import exceptions as u3
 
+from fleet_assets.lib.crawl.proxies import Proxy
 from fleet_assets.lib.failures import ErrorKind, FetchOutcome
-from fleet_assets.lib.fetch import BodyTooLarge, FetchSettings, check_declared, join_capped
-from fleet_assets.lib.proxies import Proxy
+from fleet_assets.lib.http.fetcher import BodyTooLarge, FetchSettings, check_declared, join_capped
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from fleet_assets.partitions import fleet_partitions
+from fleet_assets.automation.partitions import fleet_partitions
 
 ingest_job = dg.define_asset_job(
     "ingest",

@@ -41,12 +41,12 @@ def _progress(run, n: int, total: int) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from fleet_assets.instance import get_instance, register_targets
-    from fleet_assets.launch import AGGREGATE, INGEST, materialize_many
+    from fleet_assets.cli.launch import AGGREGATE, INGEST, materialize_many
     from fleet_assets.lib.home import fleet_home, targets_path, warehouse_path
     from fleet_assets.lib.targets import load_targets
     from fleet_assets.resources import build_resources
     from fleet_assets.sandbox.process import SandboxProcess
+    from fleet_assets.state.instance import get_instance, register_targets
 
     dates = _days(args.end, args.days)
     with SandboxProcess() as sandbox:
@@ -104,8 +104,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_reset_circuit(args: argparse.Namespace) -> int:
-    from fleet_assets.circuit import reset_circuit
-    from fleet_assets.instance import get_instance
+    from fleet_assets.state.circuit import reset_circuit
+    from fleet_assets.state.instance import get_instance
 
     try:
         state = reset_circuit(get_instance(), args.target, by=f"cli {os.environ.get('USER', '')}",
@@ -119,10 +119,10 @@ def cmd_reset_circuit(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from fleet_assets.assets.health import fleet_health_table
-    from fleet_assets.instance import get_instance
     from fleet_assets.lib.health import text_table
     from fleet_assets.lib.home import targets_path
     from fleet_assets.lib.targets import load_targets
+    from fleet_assets.state.instance import get_instance
 
     rows = fleet_health_table(get_instance(), load_targets(targets_path()), recent_dates=args.days)
     print(f"fleet status: {len(rows)} target(s), last {args.days} partition day(s) each")
@@ -131,10 +131,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from fleet_assets.backfill import BackfillError, GraphQLBackfills, date_range
+    from fleet_assets.automation.partitions import START_DATE
+    from fleet_assets.cli.backfill import BackfillError, GraphQLBackfills, date_range
     from fleet_assets.lib.home import targets_path
     from fleet_assets.lib.targets import load_targets
-    from fleet_assets.partitions import START_DATE
 
     try:
         dates = date_range(args.start, args.end, START_DATE)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.listing import ListingFailed
+from fleet_assets.lib.crawl.listing import ListingFailed
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from fleet_assets.lib.failures import ConfigError
-from fleet_assets.lib.store import ObjectMissing, StoreError, check_key
+from fleet_assets.lib.store.base import ObjectMissing, StoreError, check_key
 
 CONFLICT_RETRIES = 5
 _MISSING = ("404", "NoSuchKey", "NotFound")

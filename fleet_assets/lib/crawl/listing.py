@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from fleet_assets.lib import keys
 from fleet_assets.lib.extract import extract_links, first_link
 from fleet_assets.lib.failures import FailureClass
-from fleet_assets.lib.store import ObjectMissing, ObjectStore
+from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
 from fleet_assets.lib.targets import Target
 
 

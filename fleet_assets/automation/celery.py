@@ -13,13 +13,13 @@ reference, so a password in it never reaches the run config shown in the UI):
 - ``FLEET_CELERY_QUEUE``: the queue steps are sent to and workers listen on (``dagster``).
 """
 
+import importlib.util
 import os
 
 import dagster as dg
-from dagster_celery import celery_executor
 
-from fleet_assets.jobs import ingest_job
-from fleet_assets.partitions import fleet_partitions
+from fleet_assets.automation.jobs import ingest_job
+from fleet_assets.automation.partitions import fleet_partitions
 
 DEFAULT_BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
 
@@ -38,6 +38,8 @@ def celery_config() -> dict:
 
 
 def build_celery_job(config: dict):
+    from dagster_celery import celery_executor  # the `prod` extra; see scaleout_jobs()
+
     return dg.define_asset_job(
         "ingest_celery",
         selection=ingest_job.selection,
@@ -48,4 +50,12 @@ def build_celery_job(config: dict):
     )
 
 
-ingest_celery_job = build_celery_job(celery_config())
+def scaleout_jobs() -> list:
+    """The Celery job where ``dagster-celery`` is installed (the ``prod`` extra), else none.
+
+    The code location must load with the base install (``pip install -e .``); a machine that
+    runs Celery workers has the extra, and so has the webserver that launches onto them.
+    """
+    if importlib.util.find_spec("dagster_celery") is None:
+        return []
+    return [build_celery_job(celery_config())]

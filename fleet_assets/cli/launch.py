@@ -36,9 +36,9 @@ def materialize_partition(date: str, target: str, selection: Sequence[str],
     import dagster as dg
 
     from fleet_assets.assets import ALL
-    from fleet_assets.instance import get_instance
-    from fleet_assets.partitions import partition_key
+    from fleet_assets.automation.partitions import partition_key
     from fleet_assets.resources import build_resources
+    from fleet_assets.state.instance import get_instance
 
     instance = get_instance()
     result = dg.materialize(

@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
-from fleet_assets.lib.store import StoreError
+from fleet_assets.lib.store.base import StoreError
 
 
 def _split(path: str) -> tuple[str, str]:
