@@ -27,7 +27,7 @@ import yaml
 from fleet_assets.lib.failures import ConfigError, Taxonomy, policies_from
 from fleet_assets.lib.keys import check_target
 
-FIELD_TYPES = ("str", "int", "float", "bool", "date")
+FIELD_TYPES = ("str", "int", "float", "bool", "date", "url")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SECRET_ENV = re.compile(r"\$\{[^}]*\}")
 
