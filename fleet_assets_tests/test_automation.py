@@ -139,7 +139,8 @@ def test_recovery_sensor_waits_for_backoff_then_requests_the_partition(failing_e
     with dg.instance_for_test() as instance:
         failed = _run(instance, "jobs")
         assert not failed.success
-        failure = history.step_failure(instance, failed.run_id)
+        [failure] = history.failed_partitions(instance)
+        assert failure.run.dagster_run.run_id == failed.run_id and failure.recoveries == 0
         assert failure.failure_class == "A" and failure.due_at is not None
         due = dt.datetime.fromtimestamp(failure.due_at, dt.UTC)
 

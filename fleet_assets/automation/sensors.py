@@ -138,35 +138,24 @@ def build_recovery_sensor(name: str = "fleet_recovery_sensor", max_recoveries_: 
         bound = max_recoveries_ if max_recoveries_ is not None else max_recoveries()
         now = clock().timestamp()
         instance = context.instance
-        failed = instance.get_run_records(
-            dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]), limit=lookback_runs)
-        seen, requests, notes = set(), [], []
-        for record in failed:
-            tags = record.dagster_run.tags
-            key = tags.get(history.PARTITION_TAG)
-            if not key or key in seen or history.TARGET_TAG not in tags:
-                continue
-            seen.add(key)
-            latest = instance.get_run_records(dg.RunsFilter(tags={history.PARTITION_TAG: key}), limit=1)
-            if latest and latest[0].dagster_run.run_id != record.dagster_run.run_id:
-                continue  # a newer run of this partition exists: it decides
-            failure = history.step_failure(instance, record.dagster_run.run_id)
-            if failure is None:
+        requests, notes = [], []
+        # A fixed number of batched queries, whatever the number of failed partitions.
+        for failed in history.failed_partitions(instance, lookback_runs):
+            if not failed.failed_in_raw_pages:
                 continue  # raw_pages did not fail: nothing for a durable retry
-            recoveries = history.recovery_count(instance, key)
-            decision = decide_recovery(failure.failure_class, failure.due_at, recoveries, bound, now,
-                                       will_retry=tags.get(history.WILL_RETRY_TAG) == "true")
+            tags = failed.run.dagster_run.tags
+            decision = decide_recovery(failed.failure_class, failed.due_at, failed.recoveries, bound,
+                                       now, will_retry=tags.get(history.WILL_RETRY_TAG) == "true")
             if not decision.launch:
-                notes.append(f"{key}: {decision.reason}")
+                notes.append(f"{failed.key}: {decision.reason}")
                 continue
-            context.log.info(f"recovering {key}: {decision.reason}")
-            date, target = tags[history.DATE_TAG], tags[history.TARGET_TAG]
+            context.log.info(f"recovering {failed.key}: {decision.reason}")
             requests.append(dg.RunRequest(
-                run_key=f"recover:{key}:{decision.recovery_number}",
-                partition_key=partition_key(date, target),
+                run_key=f"recover:{failed.key}:{decision.recovery_number}",
+                partition_key=partition_key(failed.date, failed.target),
                 tags={history.RECOVERY_TAG: "true",
                       history.RECOVERY_NUMBER_TAG: str(decision.recovery_number),
-                      "fleet/recovery_of": record.dagster_run.run_id,
+                      "fleet/recovery_of": failed.run.dagster_run.run_id,
                       "dagster/max_retries": "0"},
             ))
         if not requests:

@@ -6,7 +6,10 @@ Fields: ``url``, ``natural_key``, ``status`` (``stored`` | ``gone`` | ``pending`
 ``fetched_at``; and what the server said of a stored page: ``final_url`` (after redirects:
 links and ``type: url`` fields resolve against it), ``content_type`` (its charset decodes
 the body) and ``encoding`` (the encoding the body was read with); ``max_body_bytes`` on a
-page that was over the size cap (a raised cap fetches it again). The file is sorted by URL
+page that was over the size cap (a raised cap fetches it again); ``outcomes``: how every
+attempt on the URL ended, counted by label (``ok``, ``disallowed`` or its failure class
+A-D), across step attempts and runs, so the manifest is the partition's ledger of attempts
+(``ledger`` sums it; ``fleet status`` shows it). The file is sorted by URL
 and serialised with sorted keys, so the same ledger is always the same bytes;
 ``fetched_at`` is the only wall-clock value and it is never part of a key. A re-run carries
 finished entries over unchanged.
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 STORED = "stored"
 GONE = "gone"
@@ -44,6 +47,7 @@ class ManifestEntry:
     content_type: str | None = None
     encoding: str | None = None
     max_body_bytes: int | None = None  # set on a page found over the cap: the cap then in force
+    outcomes: dict[str, int] = field(default_factory=dict, hash=False)  # attempts by ending
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -54,7 +58,19 @@ class ManifestEntry:
         return self.status in TERMINAL
 
     def with_attempt(self, **changes: object) -> ManifestEntry:
-        return replace(self, attempts=self.attempts + 1, **changes)  # type: ignore[arg-type]
+        """The entry after one more attempt, counted in ``outcomes`` by how it ended."""
+        entry = replace(self, attempts=self.attempts + 1, **changes)  # type: ignore[arg-type]
+        label = attempt_label(entry)
+        return replace(entry, outcomes={**self.outcomes, label: self.outcomes.get(label, 0) + 1})
+
+
+def attempt_label(entry: ManifestEntry) -> str:
+    """How an attempt that left ``entry`` ended: ok, disallowed, or its failure class."""
+    if entry.status == STORED:
+        return "ok"
+    if entry.status == DISALLOWED:
+        return "disallowed"
+    return entry.failure_class or "unclassified"
 
 
 def dumps(entries: Iterable[ManifestEntry]) -> bytes:
@@ -82,3 +98,12 @@ def summary(entries: Iterable[ManifestEntry]) -> dict[str, int]:
     for e in entries:
         counts[e.status] += 1
     return counts
+
+
+def ledger(entries: Iterable[ManifestEntry]) -> dict[str, int]:
+    """Every attempt of the partition by how it ended: the sum of the entries' ``outcomes``."""
+    totals: dict[str, int] = {}
+    for e in entries:
+        for label, n in e.outcomes.items():
+            totals[label] = totals.get(label, 0) + n
+    return totals
