@@ -1,35 +1,33 @@
-"""``fleet check [FILE]``: validate a targets file and print every error in it."""
+"""``fleet check``: validate targets.yaml as data and print every problem, naming field and fix.
+
+Reads ``FLEET_TARGETS`` (through ``lib.home.targets_path``) unless a path is given. Exit
+status 0 when the file loads, 2 when it has problems (the same code as any config error).
+"""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import sys
 
-from fleet_assets.cli.common import add_command
+from fleet_assets.lib.targets import load_targets, validate_targets_file
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from fleet_assets.lib.home import targets_path
+
+    path = args.path or targets_path()
+    problems = validate_targets_file(path)
+    if problems:
+        print(f"fleet check: {path}: {len(problems)} problem(s)", file=sys.stderr)
+        for p in problems:
+            print(f"  - {p}", file=sys.stderr)
+        return 2
+    targets = load_targets(path)
+    print(f"fleet check: {path}: {len(targets)} target(s) OK: {', '.join(targets)}")
+    return 0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = add_command(sub, "check", "validate a targets file (default $FLEET_TARGETS or targets.yaml) "
-                    "and print every error in it")
-    p.add_argument("file", nargs="?", help="the targets file to check")
-    p.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    from fleet_assets.lib.home import targets_path
-    from fleet_assets.lib.targets import TargetConfigError, load_targets
-
-    path = Path(args.file) if args.file else targets_path()
-    try:
-        targets = load_targets(path)
-    except TargetConfigError as exc:
-        errors = [str(exc)]
-    else:
-        errors = []
-    if errors:
-        print(f"{path}: {len(errors)} error(s)")
-        for n, error in enumerate(errors, 1):
-            print(f"  {n}. {error}")
-        return 1
-    print(f"{path}: ok, {len(targets)} target(s): {', '.join(targets)}")
-    return 0
+    p = sub.add_parser("check", help="validate targets.yaml and list every problem with its fix")
+    p.add_argument("path", nargs="?", help="targets file (default $FLEET_TARGETS or targets.yaml)")
+    p.set_defaults(func=cmd_check)
