@@ -9,7 +9,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from fleet_assets.cli import check
+from fleet_assets.cli import check, verify
 from fleet_assets.lib.targets import TargetConfigError
 
 
@@ -213,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_backfill)
 
     check.add_parser(sub)
+    verify.add_parser(sub)
     return parser
 
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from fleet_assets.lib import keys
 from fleet_assets.lib.extract import extract_links, first_link
 from fleet_assets.lib.failures import FailureClass
-from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
+from fleet_assets.lib.store.base import CorruptObject, ObjectMissing, ObjectStore
+from fleet_assets.lib.store.integrity import read_page
 from fleet_assets.lib.targets import Target
 
 
@@ -67,8 +68,8 @@ def discover(target: Target, date: str, store: ObjectStore,
         seen_pages.add(url)
         page_key = listing_page_key(target.name, date, url)
         try:
-            body = gzip.decompress(store.get(page_key))
-        except ObjectMissing:
+            body = read_page(store, page_key)
+        except (ObjectMissing, CorruptObject):  # a corrupt copy is quarantined: fetch again
             try:
                 body = fetch_page(url)
             except ListingFailed as exc:
