@@ -82,7 +82,8 @@ def extracted_records(
         except CorruptObject as exc:  # quarantined; never parsed under the manifest's hash
             corrupt.append(exc)
             continue
-        extraction = extract_record(body, target.record, entry.url)
+        extraction = extract_record(body, target.record, entry.final_url or entry.url,
+                                    entry.content_type)
         fields_found.update(extraction.found)
         pages_with_no_fields += not extraction.found
         if not extraction.complete:
@@ -90,9 +91,11 @@ def extracted_records(
             drifted_urls.append(entry.url)
             continue
         identity = extraction.values.get(target.record.id_field) if target.record.id_field else None
+        if identity is None:  # the URL names the item on every day: its date becomes {date}
+            identity = keys.url_identity(entry.url, date)
         rows.append({
             "natural_key": entry.natural_key,
-            "item_key": keys.item_key(name, str(identity if identity is not None else entry.url)),
+            "item_key": keys.item_key(name, str(identity)),
             "target": name,
             "date": date,
             "url": entry.url,
