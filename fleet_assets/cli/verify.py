@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from fleet_assets.cli.common import add_command
 from fleet_assets.lib.failures import ConfigError
 from fleet_assets.lib.store.base import StoreError
 from fleet_assets.lib.store.scan import scan
@@ -55,8 +56,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("verify", help="check every stored page and table file against its "
-                       "recorded hash / row count (--repair quarantines what is bad)")
+    p = add_command(sub, "verify", "check every stored page and table file against its recorded "
+                    "hash / row count (--repair quarantines what is bad)")
     p.add_argument("--repair", action="store_true",
                    help="quarantine bad raw objects, remove bad table files")
     p.add_argument("--home", help="a local FLEET_HOME to scan (default: the configured store)")
