@@ -1,4 +1,4 @@
-"""Sensors and schedules: keep targets in sync, launch each day, recover failed partitions.
+"""Sensors: keep targets in sync, launch each day, recover failed partitions.
 
 - ``fleet_targets_sensor`` adds the targets of targets.yaml as ``target`` dynamic partitions
   and reports targets that left the file (their partitions and data are kept).
@@ -10,8 +10,10 @@
   with class A or B once the failure's ``due_at`` has passed: durable retries outside the
   run, at most ``FLEET_MAX_RECOVERIES`` (default 3) per partition, counted from the runs
   tagged ``fleet/recovery``. Recovery runs carry ``dagster/max_retries=0`` so each one is a
-  single attempt and the bound holds.
-- ``fleet_health_schedule`` refreshes the ``fleet_health`` asset every 15 minutes.
+  single attempt and the bound holds. A partition refused by its target's open circuit is
+  never recovered: the sensor names the circuit and the reset command instead.
+
+Schedules are in ``schedules.py``, jobs in ``jobs.py``.
 """
 
 import datetime as dt
@@ -26,7 +28,7 @@ from fleet_assets.lib.home import targets_path
 from fleet_assets.lib.scheduling import daily_partition_date, decide_recovery, launch_time
 from fleet_assets.lib.targets import load_targets
 from fleet_assets.state import history
-from fleet_assets.state.circuit import circuit_states
+from fleet_assets.state.circuit import OPEN, circuit_states
 
 
 def _env_int(name: str, default: int) -> int:
@@ -140,9 +142,18 @@ def build_recovery_sensor(name: str = "fleet_recovery_sensor", max_recoveries_: 
         instance = context.instance
         requests, notes = [], []
         # A fixed number of batched queries, whatever the number of failed partitions.
-        for failed in history.failed_partitions(instance, lookback_runs):
+        failures = history.failed_partitions(instance, lookback_runs)
+        circuits = circuit_states(instance, {f.target for f in failures})
+        for failed in failures:
             if not failed.failed_in_raw_pages:
                 continue  # raw_pages did not fail: nothing for a durable retry
+            target = failed.target
+            if circuits[target].status == OPEN:
+                # The refusal is deterministic: a relaunch is refused the same way until a reset.
+                notes.append(f"{failed.key}: refused by {target}'s open circuit "
+                             f"({circuits[target].reason}); fix its rules, then "
+                             f"`fleet reset-circuit {target}`")
+                continue
             tags = failed.run.dagster_run.tags
             decision = decide_recovery(failed.failure_class, failed.due_at, failed.recoveries, bound,
                                        now, will_retry=tags.get(history.WILL_RETRY_TAG) == "true")
@@ -168,17 +179,4 @@ def build_recovery_sensor(name: str = "fleet_recovery_sensor", max_recoveries_: 
 fleet_daily_sensor = build_daily_sensor()
 fleet_recovery_sensor = build_recovery_sensor()
 
-fleet_health_job = dg.define_asset_job("fleet_health_job", selection=["fleet_health"],
-                                       description="Recompute the fleet health table.")
-
-fleet_health_schedule = dg.ScheduleDefinition(
-    name="fleet_health_schedule",
-    job=fleet_health_job,
-    cron_schedule="*/15 * * * *",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every 15 minutes: recompute fleet_health from the instance's run history.",
-)
-
 SENSORS = [fleet_targets_sensor, fleet_daily_sensor, fleet_recovery_sensor]
-SCHEDULES = [fleet_health_schedule]
-JOBS = [fleet_health_job]
