@@ -141,7 +141,7 @@ def build_recovery_sensor(name: str = "fleet_recovery_sensor", max_recoveries_: 
         now = clock().timestamp()
         instance = context.instance
         requests, notes = [], []
-        # A fixed number of batched queries, whatever the number of failed partitions.
+        # Two batched queries for all failed partitions, then one read per current failure.
         failures = history.failed_partitions(instance, lookback_runs)
         circuits = circuit_states(instance, {f.target for f in failures})
         for failed in failures:

@@ -11,7 +11,7 @@ query per target and one for the in-flight runs, whatever the history's length.
 
 The recovery sensor reads the failed runs themselves (``failed_partitions``): the run, its
 ``raw_pages`` step failure (``failure_class`` and ``due_at`` from the ``dg.Failure``
-metadata) and the recovery runs already launched, a fixed number of batched queries.
+metadata) and the recovery runs already launched, in batched queries.
 """
 
 import functools
@@ -219,28 +219,25 @@ class FailedPartition:
     recoveries: int
 
 
-def _step_failures(instance: dg.DagsterInstance, run_ids: set[str], since: float,
-                   step_key: str) -> dict[str, Mapping[str, object]]:
-    """Metadata of each run's ``step_key`` failure, from one query over the window."""
-    out: dict[str, Mapping[str, object]] = {}
-    records = instance.get_event_records(
-        dg.EventRecordsFilter(event_type=dg.DagsterEventType.STEP_FAILURE, after_timestamp=since),
-        ascending=True)
-    for record in records:
-        event = record.event_log_entry.dagster_event
-        if record.run_id not in run_ids or event is None or event.step_key != step_key:
+def _step_failure(instance: dg.DagsterInstance, run_id: str,
+                  step_key: str) -> Mapping[str, object] | None:
+    """Metadata of the run's ``step_key`` failure (the ``dg.Failure`` it raised), if it failed."""
+    # Read per run: on sharded SQLite a cross-run query of step events opens every run's file.
+    for entry in reversed(instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)):
+        event = entry.dagster_event
+        if event is None or event.step_key != step_key:
             continue
         data = event.step_failure_data.user_failure_data
-        out[record.run_id] = {k: v.value for k, v in (data.metadata if data else {}).items()}
-    return out
+        return {k: v.value for k, v in (data.metadata if data else {}).items()}
+    return None
 
 
 def failed_partitions(instance: dg.DagsterInstance, lookback_runs: int = 500,
                       step_key: str = "raw_pages") -> list[FailedPartition]:
     """Partitions whose newest run is one of the ``lookback_runs`` newest failed runs.
 
-    Three queries whatever their number: the failed runs, every run of their partitions
-    (newer runs and recovery counts), and the step failures since the oldest of them.
+    Two queries whatever their number (the failed runs; every run of their partitions, for
+    newer runs and recovery counts), then one read of each current failure's own events.
     """
     newest_failed: dict[str, dg.RunRecord] = {}
     for record in instance.get_run_records(
@@ -262,12 +259,9 @@ def failed_partitions(instance: dg.DagsterInstance, lookback_runs: int = 500,
     current = {k: r for k, r in newest_failed.items() if k not in stale}
     if not current:
         return []
-    since = min(r.create_timestamp.timestamp() for r in current.values()) - 1
-    failures = _step_failures(instance, {r.dagster_run.run_id for r in current.values()}, since,
-                              step_key)
     out = []
     for key, record in current.items():
-        meta = failures.get(record.dagster_run.run_id)
+        meta = _step_failure(instance, record.dagster_run.run_id, step_key)
         cls = meta.get("failure_class") if meta else None
         tags = record.dagster_run.tags
         out.append(FailedPartition(key, tags[DATE_TAG], tags[TARGET_TAG], record, meta is not None,
