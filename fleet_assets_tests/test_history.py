@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import dagster as dg
@@ -90,3 +91,22 @@ def test_observations_take_the_newest_attempt_per_date_and_the_runs_in_flight():
         died = history.observations(instance, ["shop"], recent_dates=5)["shop"][-1]
         assert died.date == "2025-06-09" and died.run_status == "failure"
         assert died.failure_class is None  # reported as unclassified, never as healthy
+
+
+def test_the_snapshot_reads_only_what_is_new_and_equals_the_full_fold(tmp_path):
+    store = LocalObjectStore(tmp_path)
+    with dg.instance_for_test() as instance:
+        _attempt(instance, "raw_pages", "2025-06-10", "failure", {"failure_class": "B", "ledger_B": 2})
+        first = history.observations(instance, ["shop"], store=store)
+        cursor = json.loads(store.get(history.SNAPSHOT_KEY))["cursor"]
+        assert first == history.observations(instance, ["shop"])
+        _attempt(instance, "raw_pages", "2025-06-10", "success", {"ledger_B": 2, "ledger_ok": 9},
+                 {history.RECOVERY_NUMBER_TAG: "1"})
+        _attempt(instance, "raw_pages", "2025-06-11", "success", {"ledger_ok": 9})
+        second = history.observations(instance, ["shop"], store=store)
+        assert second == history.observations(instance, ["shop"])
+        assert json.loads(store.get(history.SNAPSHOT_KEY))["cursor"] > cursor
+        assert [(o.date, o.run_status, o.recoveries) for o in second["shop"]] == [
+            ("2025-06-11", "success", 0), ("2025-06-10", "success", 1)]
+        store.put(history.SNAPSHOT_KEY, b"not json")  # unreadable: rebuilt, never an error
+        assert history.observations(instance, ["shop"], store=store) == second

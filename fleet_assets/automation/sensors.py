@@ -27,7 +27,7 @@ from fleet_assets.automation.partitions import TARGETS_PARTITIONS, partition_key
 from fleet_assets.lib.home import targets_path
 from fleet_assets.lib.scheduling import daily_partition_date, decide_recovery, launch_time
 from fleet_assets.lib.targets import load_targets
-from fleet_assets.state import history
+from fleet_assets.state import history, recovery
 from fleet_assets.state.circuit import OPEN, circuit_states
 
 
@@ -142,7 +142,7 @@ def build_recovery_sensor(name: str = "fleet_recovery_sensor", max_recoveries_: 
         instance = context.instance
         requests, notes = [], []
         # Two batched queries for all failed partitions, then one read per current failure.
-        failures = history.failed_partitions(instance, lookback_runs)
+        failures = recovery.failed_partitions(instance, lookback_runs)
         circuits = circuit_states(instance, {f.target for f in failures})
         for failed in failures:
             if not failed.failed_in_raw_pages:

@@ -5,23 +5,24 @@ failure) is reported by ``reports_attempts`` as one ``dg.AssetObservation`` on t
 own asset key ``fleet/targets/<target>``, partition = the date. Its numeric metadata is the
 partition's ledger of attempts from the manifest (``attempts_ok/A/B/C/D``: every attempt of
 every URL, across step attempts and runs) and, from records, ``pages_C``; the Dagster UI
-plots these per target over time. ``observations`` derives what ``fleet_health`` and
-``fleet status`` show from these events plus the runs still in flight, with one indexed
-query per target and one for the in-flight runs, whatever the history's length.
+plots these per target over time.
 
-The recovery sensor reads the failed runs themselves (``failed_partitions``): the run, its
-``raw_pages`` step failure (``failure_class`` and ``due_at`` from the ``dg.Failure``
-metadata) and the recovery runs already launched, in batched queries.
+``digest`` folds these events into one small record per target and date; the fold is kept
+in the object store (``SNAPSHOT_KEY``) with the storage id it covers, so ``fleet_health`` and
+``fleet status`` read only what was reported since the last call (one indexed query), plus
+the runs still in flight (one query), whatever the number of targets and days. Settings
+read: none (``KEEP_DATES`` dates per target are kept).
 """
 
 import functools
+import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 
 from fleet_assets.lib.health import CLASSES, PartitionObservation
+from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
 
 RECOVERY_TAG = "fleet/recovery"
 RECOVERY_NUMBER_TAG = "fleet/recovery_number"
@@ -37,6 +38,10 @@ _IN_FLIGHT = {
     dg.DagsterRunStatus.CANCELING: "started",
 }
 SUCCESS, RETRY, FAILURE = "success", "retry", "failure"
+SNAPSHOT_KEY = "state/history/targets.json"
+SNAPSHOT_VERSION = 1
+KEEP_DATES = 31  # dates kept per target in the snapshot (fleet status --days up to this)
+_PAGE = 5000
 
 
 def target_key(target: str) -> dg.AssetKey:
@@ -47,7 +52,7 @@ def _plain(value: object) -> object:
     return value.value if isinstance(value, dg.MetadataValue) else value
 
 
-def _number(value: object) -> float | None:
+def number(value: object) -> float | None:
     value = _plain(value)
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
@@ -60,13 +65,13 @@ def attempt_observation(step: str, date: str, target: str, outcome: str,
     cls = _plain(metadata.get("failure_class"))
     if cls:
         meta["failure_class"] = str(cls)
-    due = _number(metadata.get("due_at"))
+    due = number(metadata.get("due_at"))
     if due is not None:
         meta["due_at"] = dg.MetadataValue.float(due)
     if any(str(k).startswith("ledger_") for k in metadata):
         for label in LEDGER_LABELS:  # every label on every event: the UI plots fixed keys
-            meta[f"attempts_{label}"] = int(_number(metadata.get(f"ledger_{label}")) or 0)
-    c = _number(metadata.get("outcome_C"))
+            meta[f"attempts_{label}"] = int(number(metadata.get(f"ledger_{label}")) or 0)
+    c = number(metadata.get("outcome_C"))
     if step == "extracted_records" and c is not None:
         meta["pages_C"] = int(c)
     return dg.AssetObservation(asset_key=target_key(target), partition=date, metadata=meta)
@@ -99,31 +104,6 @@ def reports_attempts(fn: Callable[..., dg.MaterializeResult]) -> Callable[..., d
     return wrapper
 
 
-@dataclass(frozen=True)
-class Attempt:
-    """One reported step attempt end (``attempt_observation`` read back)."""
-
-    step: str
-    outcome: str
-    storage_id: int
-    timestamp: float
-    run_id: str
-    failure_class: str | None
-    recovery_number: int
-    metadata: Mapping[str, object]
-
-
-def _attempt(record: dg.EventLogRecord) -> Attempt | None:
-    obs = record.asset_observation
-    if obs is None:
-        return None
-    meta = {k: v.value for k, v in obs.metadata.items()}
-    cls = meta.get("failure_class")
-    return Attempt(str(meta.get("step", "")), str(meta.get("outcome", "")), record.storage_id,
-                   record.timestamp, record.run_id, str(cls) if cls else None,
-                   int(meta.get("recovery_number") or 0), meta)
-
-
 def in_flight_runs(instance: dg.DagsterInstance) -> dict[tuple[str, str], dg.RunRecord]:
     """The newest queued or running run of each (target, date), from one query."""
     latest: dict[tuple[str, str], dg.RunRecord] = {}
@@ -134,138 +114,105 @@ def in_flight_runs(instance: dg.DagsterInstance) -> dict[tuple[str, str], dg.Run
     return latest
 
 
-def target_attempts(instance: dg.DagsterInstance, target: str,
-                    recent_dates: int) -> dict[str, list[Attempt]]:
-    """The reported attempts of the target's ``recent_dates`` newest dates, newest first."""
-    by_date: dict[str, list[Attempt]] = {}
-    cursor = None
-    limit = recent_dates * 6  # raw_pages and records, with a retry or two, per date
+def _fold(digests: dict[str, dict[str, dict]], record: dg.EventLogRecord) -> None:
+    """Fold one reported attempt into its partition's digest (records come oldest first)."""
+    obs = record.asset_observation
+    path = obs.asset_key.path if obs is not None else []
+    if obs is None or len(path) != 3 or path[:2] != ["fleet", "targets"] or not record.partition_key:
+        return
+    meta = {k: v.value for k, v in obs.metadata.items()}
+    d = digests.setdefault(path[2], {}).setdefault(record.partition_key, {
+        "outcome": None, "failure_class": None, "at": 0.0, "run_id": "", "recovery_number": 0,
+        "ledger": None, "succeeded_at": None, "recoveries": 0, "pages_C": None})
+    if meta.get("step") == "raw_pages":
+        number_ = int(meta.get("recovery_number") or 0)
+        d.update(outcome=str(meta.get("outcome")), failure_class=meta.get("failure_class"),
+                 at=record.timestamp, run_id=record.run_id, recovery_number=number_,
+                 recoveries=max(d["recoveries"], number_))
+        if any(f"attempts_{label}" in meta for label in LEDGER_LABELS):
+            d["ledger"] = {label: int(meta.get(f"attempts_{label}") or 0) for label in LEDGER_LABELS}
+        if meta.get("outcome") == SUCCESS:
+            d["succeeded_at"] = record.timestamp
+    elif "pages_C" in meta:
+        d["pages_C"] = int(meta["pages_C"] or 0)
+
+
+def _trim(digests: dict[str, dict[str, dict]], keep: int) -> None:
+    for target, by_date in digests.items():
+        digests[target] = {d: by_date[d] for d in sorted(by_date, reverse=True)[:keep]}
+
+
+def digest(instance: dg.DagsterInstance, store: ObjectStore | None = None,
+           keep: int = KEEP_DATES) -> dict[str, dict[str, dict]]:
+    """Per target and date, the fold of every reported attempt: the snapshot plus what is new.
+
+    With a ``store`` the fold is kept at ``SNAPSHOT_KEY`` with the storage id it covers, so
+    each call reads only the attempts reported since (one indexed query); without one, or
+    for more than ``keep`` dates, every attempt is read once.
+    """
+    snapshot = {"cursor": 0, "keep": keep, "targets": {}}
+    if store is not None:
+        try:
+            loaded = json.loads(store.get(SNAPSHOT_KEY))
+            if loaded.get("version") == SNAPSHOT_VERSION and loaded.get("keep", 0) >= keep:
+                snapshot = loaded
+        except (ObjectMissing, ValueError):
+            pass  # none yet, or unreadable: rebuilt from the instance below
+    digests, cursor = snapshot["targets"], int(snapshot["cursor"])
     while True:
-        result = instance.fetch_observations(target_key(target), limit=limit, cursor=cursor)
-        for record in result.records:
-            attempt = _attempt(record)
-            if attempt is not None and record.partition_key:
-                by_date.setdefault(record.partition_key, []).append(attempt)
-        if len(by_date) > recent_dates or not result.has_more:
+        records = instance.get_event_records(
+            dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_OBSERVATION,
+                                  after_cursor=cursor or None), limit=_PAGE, ascending=True)
+        for record in records:
+            _fold(digests, record)
+        if records:
+            cursor = records[-1].storage_id
+        if len(records) < _PAGE:
             break
-        cursor = result.cursor
-    # Older dates may be cut short by the window: keep only complete newest ones.
-    return {d: by_date[d] for d in sorted(by_date, reverse=True)[:recent_dates]}
+    _trim(digests, snapshot["keep"])
+    if store is not None and cursor != int(snapshot["cursor"]):
+        store.put(SNAPSHOT_KEY, json.dumps({"version": SNAPSHOT_VERSION, "cursor": cursor,
+                                            "keep": snapshot["keep"], "targets": digests},
+                                           separators=(",", ":")).encode())
+    return digests
 
 
-def _ledger(attempts: list[Attempt]) -> dict[str, int]:
-    raw = next((a for a in attempts if a.step == "raw_pages"
-                and any(k.startswith("attempts_") for k in a.metadata)), None)
-    outcomes = {label: int(raw.metadata.get(f"attempts_{label}") or 0)
-                for label in LEDGER_LABELS} if raw else {}
-    failed = next((a for a in attempts if a.step == "raw_pages"), None)
-    if failed is not None and failed.outcome == FAILURE and failed.failure_class in CLASSES \
-            and not any(outcomes.values()):
-        outcomes[failed.failure_class] = 1  # the listing itself failed: one page, no ledger
-    records = next((a for a in attempts if a.step == "extracted_records"
-                    and "pages_C" in a.metadata), None)
-    if records is not None:
-        outcomes["C"] = outcomes.get("C", 0) + int(records.metadata.get("pages_C") or 0)
+def _outcomes(d: dict) -> dict[str, int]:
+    outcomes = dict(d["ledger"] or {})
+    cls = d["failure_class"]
+    if d["outcome"] == FAILURE and cls in CLASSES and not any(outcomes.values()):
+        outcomes[cls] = 1  # the listing itself failed: one page, no ledger
+    if d["pages_C"] is not None:
+        outcomes["C"] = outcomes.get("C", 0) + d["pages_C"]
     return outcomes
 
 
-def _observation(date: str, attempts: list[Attempt], run: dg.RunRecord | None) -> PartitionObservation:
-    raw = [a for a in attempts if a.step == "raw_pages"]
-    last = raw[0] if raw else None
-    success = next((a for a in raw if a.outcome == SUCCESS), None)
-    recoveries = max((a.recovery_number for a in raw), default=0)
-    if run is not None and (last is None or run.create_timestamp.timestamp() >= last.timestamp
-                            or run.dagster_run.run_id == last.run_id):
+def _observation(date: str, d: dict | None, run: dg.RunRecord | None) -> PartitionObservation:
+    d = d or {"outcome": None, "failure_class": None, "at": 0.0, "run_id": "", "ledger": None,
+              "recovery_number": 0, "succeeded_at": None, "recoveries": 0, "pages_C": None}
+    if run is not None and (run.create_timestamp.timestamp() >= d["at"]
+                            or run.dagster_run.run_id == d["run_id"]):
         tags = run.dagster_run.tags
-        recoveries = max(recoveries, int(tags.get(RECOVERY_NUMBER_TAG, "0") or 0))
-        return PartitionObservation(date, _IN_FLIGHT[run.dagster_run.status],
-                                    is_recovery=tags.get(RECOVERY_TAG) == "true",
-                                    recoveries=recoveries, outcomes=_ledger(attempts),
-                                    succeeded_at=success.timestamp if success else None)
-    status = "success" if last is not None and last.outcome == SUCCESS else "failure"
+        return PartitionObservation(
+            date, _IN_FLIGHT[run.dagster_run.status], is_recovery=tags.get(RECOVERY_TAG) == "true",
+            recoveries=max(d["recoveries"], int(tags.get(RECOVERY_NUMBER_TAG, "0") or 0)),
+            outcomes=_outcomes(d), succeeded_at=d["succeeded_at"])
+    status = "success" if d["outcome"] == SUCCESS else "failure"
     return PartitionObservation(
-        date, status, is_recovery=bool(last and last.recovery_number),
-        failure_class=last.failure_class if last and status == "failure" else None,
-        recoveries=recoveries, outcomes=_ledger(attempts),
-        succeeded_at=success.timestamp if success else None)
+        date, status, is_recovery=bool(d["recovery_number"]),
+        failure_class=d["failure_class"] if status == "failure" else None,
+        recoveries=d["recoveries"], outcomes=_outcomes(d), succeeded_at=d["succeeded_at"])
 
 
-def observations(instance: dg.DagsterInstance, targets: Iterable[str],
-                 recent_dates: int = 7) -> dict[str, list[PartitionObservation]]:
+def observations(instance: dg.DagsterInstance, targets: Iterable[str], recent_dates: int = 7,
+                 store: ObjectStore | None = None) -> dict[str, list[PartitionObservation]]:
     """Per target, its ``recent_dates`` newest partitions that ran, newest first."""
+    digests = digest(instance, store, max(KEEP_DATES, recent_dates))
     flying = in_flight_runs(instance)
     out: dict[str, list[PartitionObservation]] = {}
     for target in targets:
-        by_date = target_attempts(instance, target, recent_dates)
-        for (t, date), _ in flying.items():
-            if t == target:
-                by_date.setdefault(date, [])
-        dates = sorted(by_date, reverse=True)[:recent_dates]
-        out[target] = [_observation(d, by_date[d], flying.get((target, d))) for d in dates]
-    return out
-
-
-@dataclass(frozen=True)
-class FailedPartition:
-    """A partition whose newest run failed, with its ``raw_pages`` failure if it had one."""
-
-    key: str
-    date: str
-    target: str
-    run: dg.RunRecord
-    failed_in_raw_pages: bool
-    failure_class: str | None
-    due_at: float | None
-    recoveries: int
-
-
-def _step_failure(instance: dg.DagsterInstance, run_id: str,
-                  step_key: str) -> Mapping[str, object] | None:
-    """Metadata of the run's ``step_key`` failure (the ``dg.Failure`` it raised), if it failed."""
-    # Read per run: on sharded SQLite a cross-run query of step events opens every run's file.
-    for entry in reversed(instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)):
-        event = entry.dagster_event
-        if event is None or event.step_key != step_key:
-            continue
-        data = event.step_failure_data.user_failure_data
-        return {k: v.value for k, v in (data.metadata if data else {}).items()}
-    return None
-
-
-def failed_partitions(instance: dg.DagsterInstance, lookback_runs: int = 500,
-                      step_key: str = "raw_pages") -> list[FailedPartition]:
-    """Partitions whose newest run is one of the ``lookback_runs`` newest failed runs.
-
-    Two queries whatever their number (the failed runs; every run of their partitions, for
-    newer runs and recovery counts), then one read of each current failure's own events.
-    """
-    newest_failed: dict[str, dg.RunRecord] = {}
-    for record in instance.get_run_records(
-            dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]), limit=lookback_runs):
-        tags = record.dagster_run.tags
-        key = tags.get(PARTITION_TAG)
-        if key and TARGET_TAG in tags and DATE_TAG in tags:
-            newest_failed.setdefault(key, record)
-    if not newest_failed:
-        return []
-    latest: dict[str, str] = {}
-    recoveries: dict[str, int] = {}
-    for record in instance.get_run_records(dg.RunsFilter(tags={PARTITION_TAG: list(newest_failed)})):
-        tags = record.dagster_run.tags
-        key = tags[PARTITION_TAG]
-        latest.setdefault(key, record.dagster_run.run_id)
-        recoveries[key] = recoveries.get(key, 0) + (tags.get(RECOVERY_TAG) == "true")
-    stale = {k for k, r in newest_failed.items() if latest.get(k) != r.dagster_run.run_id}
-    current = {k: r for k, r in newest_failed.items() if k not in stale}
-    if not current:
-        return []
-    out = []
-    for key, record in current.items():
-        meta = _step_failure(instance, record.dagster_run.run_id, step_key)
-        cls = meta.get("failure_class") if meta else None
-        tags = record.dagster_run.tags
-        out.append(FailedPartition(key, tags[DATE_TAG], tags[TARGET_TAG], record, meta is not None,
-                                   str(cls) if cls else None,
-                                   _number(meta.get("due_at")) if meta else None,
-                                   recoveries.get(key, 0)))
+        by_date = digests.get(target, {})
+        dates = sorted({*by_date, *(d for (t, d) in flying if t == target)}, reverse=True)
+        out[target] = [_observation(d, by_date.get(d), flying.get((target, d)))
+                       for d in dates[:recent_dates]]
     return out
