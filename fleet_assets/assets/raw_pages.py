@@ -32,7 +32,9 @@ from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl import tombstones
 from fleet_assets.lib.crawl.backoff import full_jitter
 from fleet_assets.lib.crawl.crawler import CrawlResult, PartitionCrawler
+from fleet_assets.lib.crawl.progress import Progress
 from fleet_assets.lib.failures import ClassPolicy, FailureClass
+from fleet_assets.lib.logfmt import kv
 from fleet_assets.lib.store.base import ObjectStore, StoreError
 from fleet_assets.resources.fetcher import UNCLASSIFIED_RETRY, FetcherResource
 from fleet_assets.resources.store import ObjectStoreResource
@@ -42,6 +44,8 @@ from fleet_assets.state.circuit import guard
 # Fixed metadata keys, present on every materialization and failure, so the UI can plot them.
 OUTCOME_LABELS = ("ok", "A", "B", "D", "reused", "disallowed", "tombstoned")
 VERBS = {FailureClass.TRANSIENT: "retrying", FailureClass.ENVIRONMENTAL: "rotating"}
+# A long partition logs pages done / total, rate and pending by class this often.
+PROGRESS_EVERY_SECONDS = 5.0
 
 
 @dg.asset(
@@ -75,6 +79,10 @@ def raw_pages(
         proxies=fetcher.proxy_pool(target, object_store),
         attempt=context.retry_number,
         rng=random.Random(),
+        progress=Progress(
+            lambda report: context.log.info(kv(event=report.event, target=name, date=date,
+                                               **report.fields())),
+            clock=time.monotonic, every_seconds=PROGRESS_EVERY_SECONDS),
     )
     try:
         result = crawler.run()
@@ -97,7 +105,7 @@ def raw_pages(
                          metadata={**metadata, "failure_class": dead.failure.value,
                                    "listing_url": dead.url})
     if result.complete:
-        context.log.info(f"{name} {date}: complete, {result.counts()}")
+        context.log.info(kv(event="complete", target=name, date=date, **result.counts()))
         return dg.MaterializeResult(metadata=metadata)
     by_class = result.pending_by_class()
     # B outranks A: the pool needs a rotation, not only a wait.
@@ -112,12 +120,12 @@ def raw_pages(
     listing = result.listing_failure
     exhausted = "B" in by_class and (result.proxies_exhausted_until is not None
                                      or (listing is not None and listing.proxies_exhausted))
-    context.log.info(
-        f"{name} {date}: attempt {result.attempt + 1}: {result.counts()}, pending by class "
-        f"{ {cls: len(urls) for cls, urls in sorted(by_class.items())} }, "
-        f"listing {'complete' if listing is None else 'pending at ' + listing.url}, "
-        f"outcomes {dict(sorted(result.outcomes.items()))}"
-    )
+    context.log.info(kv(
+        event="incomplete", target=name, date=date, attempt=result.attempt + 1, **result.counts(),
+        pending_class={cls: len(urls) for cls, urls in by_class.items()},
+        listing="complete" if listing is None else f"pending at {listing.url}",
+        outcome=result.outcomes,
+    ))
     _retry_or_fail(context, fetcher, policies[failure], failure, wait, details,
                    pending=result.pending_count, exhausted=exhausted)
 
@@ -130,10 +138,9 @@ def _retry_or_fail(context: dg.AssetExecutionContext, fetcher: FetcherResource,
     attempts_used = context.retry_number + 1
     verb = VERBS[failure]
     if attempts_used < policy.max_attempts and wait <= fetcher.max_in_run_wait_seconds:
-        context.log.warning(
-            f"{verb} ({failure.value}): {pending} pending, next attempt "
-            f"{attempts_used + 1}/{policy.max_attempts} in {wait:.2f}s"
-        )
+        context.log.warning(kv(event=verb, failure_class=failure.value, pending=pending,
+                               next_attempt=f"{attempts_used + 1}/{policy.max_attempts}",
+                               wait_s=round(wait, 2)))
         raise dg.RetryRequested(max_retries=policy.max_attempts - 1, seconds_to_wait=wait)
     due = time.time() + wait
     if attempts_used >= policy.max_attempts:
