@@ -2,8 +2,8 @@ import copy
 
 import pytest
 
-from fleet_assets.lib.home import REPO_ROOT
 from fleet_assets.lib.targets import TargetConfigError, load_targets, parse_targets
+from fleet_assets.settings import REPO_ROOT
 
 GOOD = {
     "targets": [

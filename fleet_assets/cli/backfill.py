@@ -8,14 +8,14 @@ it runs one launched from the UI. Settings: ``FLEET_DAGSTER_URL`` (default
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import requests
 
-DEFAULT_URL = "http://127.0.0.1:3000"
+from fleet_assets import settings
+
 ASSETS = ("raw_pages", "extracted_records", "daily_aggregates")
 DONE = ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED")
 TERMINAL_RUNS = ("SUCCESS", "FAILURE", "CANCELED")
@@ -83,7 +83,7 @@ class GraphQLBackfills:
     """A small client for the webserver's ``/graphql`` endpoint."""
 
     def __init__(self, url: str | None = None, timeout: float = 30.0):
-        self.url = (url or os.environ.get("FLEET_DAGSTER_URL") or DEFAULT_URL).rstrip("/")
+        self.url = (url or settings.dagster_url()).rstrip("/")
         self.timeout = timeout
         self._session = requests.Session()
         self._session.trust_env = False  # loopback: never through an HTTP proxy

@@ -42,10 +42,10 @@ def _progress(run, n: int, total: int) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from fleet_assets.cli.launch import AGGREGATE, INGEST, materialize_many
-    from fleet_assets.lib.home import fleet_home, targets_path, warehouse_path
     from fleet_assets.lib.targets import load_targets
     from fleet_assets.resources import build_resources
     from fleet_assets.sandbox.process import SandboxProcess
+    from fleet_assets.settings import fleet_home, targets_path, warehouse_path
     from fleet_assets.state.instance import get_instance, register_targets
 
     dates = _days(args.end, args.days)
@@ -85,9 +85,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from fleet_assets.lib.home import targets_path
     from fleet_assets.lib.targets import load_targets
     from fleet_assets.resources import build_resources
+    from fleet_assets.settings import targets_path
 
     warehouse = build_resources()["warehouse"]
     warehouse.ensure_views(load_targets(targets_path()).values())
@@ -120,8 +120,8 @@ def cmd_reset_circuit(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from fleet_assets.assets.health import fleet_health_table
     from fleet_assets.lib.health import text_table
-    from fleet_assets.lib.home import targets_path
     from fleet_assets.lib.targets import load_targets
+    from fleet_assets.settings import targets_path
     from fleet_assets.state.instance import get_instance
 
     rows = fleet_health_table(get_instance(), load_targets(targets_path()), recent_dates=args.days)
@@ -133,8 +133,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_backfill(args: argparse.Namespace) -> int:
     from fleet_assets.automation.partitions import START_DATE
     from fleet_assets.cli.backfill import BackfillError, GraphQLBackfills, date_range
-    from fleet_assets.lib.home import targets_path
     from fleet_assets.lib.targets import load_targets
+    from fleet_assets.settings import targets_path
 
     try:
         dates = date_range(args.start, args.end, START_DATE)

@@ -16,10 +16,9 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from cssselect import SelectorError
 from lxml import etree, html
-from lxml.cssselect import CSSSelector
 
+from fleet_assets.lib.selectors import compile_expression
 from fleet_assets.lib.targets import FieldRule, RecordRules, Selector
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
@@ -42,21 +41,8 @@ class Extraction:
         return tuple(k for k, v in self.values.items() if v is not None)
 
 
-@lru_cache(maxsize=512)
-def _compile(css: str | None, xpath: str | None) -> etree.XPath:
-    if css is not None:
-        try:
-            return CSSSelector(css)
-        except SelectorError as exc:
-            raise ValueError(f"invalid CSS selector {css!r}: {exc}; check the syntax") from None
-    try:
-        return etree.XPath(str(xpath))
-    except etree.XPathSyntaxError as exc:
-        raise ValueError(f"invalid XPath {xpath!r}: {exc}; check the syntax") from None
-
-
 def compile_selector(sel: Selector) -> etree.XPath:
-    return _compile(sel.css, sel.xpath)
+    return compile_expression(sel.css, sel.xpath)
 
 
 @lru_cache(maxsize=32)

@@ -21,11 +21,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 
-from fleet_assets.lib.failures import ConfigError, Taxonomy, policies_from
+from fleet_assets.lib.crawl.retry import policies_from
+from fleet_assets.lib.failures import ConfigError, Taxonomy
 from fleet_assets.lib.keys import check_target
+from fleet_assets.lib.selectors import compile_expression
 
 FIELD_TYPES = ("str", "int", "float", "bool", "date")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -108,19 +111,24 @@ class Target:
         return [u.replace("{date}", date) for u in self.urls]
 
 
-def expand_env(text: str, where: str, environ: Mapping[str, str] | None = None) -> str:
+def expand_env(text: str, environ: Mapping[str, str] | None = None, *, where: str,
+               quote_values: bool = False) -> str:
+    """Expand ``${VAR}`` and ``${VAR:-default}`` (the one implementation: targets and proxies).
+
+    A missing VAR is a ``TargetConfigError`` naming ``where`` and the variable, never a value.
+    ``quote_values`` percent-encodes the substituted values, as a URL's user info needs.
+    """
     env = os.environ if environ is None else environ
 
     def sub(m: re.Match[str]) -> str:
         name, default = m.group(1), m.group(2)
-        if name in env:
-            return env[name]
-        if default is not None:
-            return default
-        raise TargetConfigError(
-            f"{where}: environment variable {name} is not set; export {name}=... "
-            f"or write ${{{name}:-default}}"
-        )
+        value = env.get(name, default)
+        if value is None:
+            raise TargetConfigError(
+                f"{where}: environment variable {name} is not set; export {name}=... in the "
+                f"environment of the code location, or write ${{{name}:-default}}"
+            )
+        return quote(value, safe="") if quote_values else value
 
     return _ENV.sub(sub, text)
 
@@ -146,8 +154,6 @@ def _mapping(value: Any, where: str) -> Mapping[str, Any]:
 
 
 def _selector(value: Any, where: str) -> Selector:
-    from fleet_assets.lib.extract import compile_selector  # validates the expression
-
     spec = _mapping(value, where)
     _check_keys(spec, {"css", "xpath", "attr", "type"}, where)
     has_css, has_xpath = "css" in spec, "xpath" in spec
@@ -161,7 +167,7 @@ def _selector(value: Any, where: str) -> Selector:
         raise TargetConfigError(f"{where}.attr: expected an attribute name")
     sel = Selector(css=expr if has_css else None, xpath=expr if has_xpath else None, attr=attr)
     try:
-        compile_selector(sel)
+        compile_expression(sel.css, sel.xpath)
     except ValueError as exc:
         raise TargetConfigError(f"{where}: {exc}") from None
     return sel
@@ -221,11 +227,11 @@ def _target(raw: Any, defaults: Mapping[str, Any], index: int) -> Target:
     if "urls" in spec:
         if not isinstance(spec["urls"], list) or not spec["urls"]:
             raise TargetConfigError(f"{where}.urls: expected a non-empty list of URLs")
-        urls = tuple(_url(expand_env(str(u), f"{where}.urls"), f"{where}.urls") for u in spec["urls"])
+        urls = tuple(_url(expand_env(str(u), where=f"{where}.urls"), f"{where}.urls") for u in spec["urls"])
     else:
         lspec = _mapping(spec["listing"], f"{where}.listing")
         _check_keys(lspec, {"start_url", "link", "next_page", "max_pages"}, f"{where}.listing")
-        start = _url(expand_env(str(lspec.get("start_url", "")), f"{where}.listing.start_url"),
+        start = _url(expand_env(str(lspec.get("start_url", "")), where=f"{where}.listing.start_url"),
                      f"{where}.listing.start_url")
         listing = Listing(
             start_url=start,

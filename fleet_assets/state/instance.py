@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import dagster as dg
 
 from fleet_assets.automation.partitions import TARGETS_PARTITIONS
-from fleet_assets.lib.home import REPO_ROOT, dagster_home
+from fleet_assets.settings import REPO_ROOT, dagster_home
 
 
 def prepare_home() -> str:

@@ -32,17 +32,17 @@ from urllib.parse import urlsplit
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.crawl.backoff import full_jitter, next_wait, parse_retry_after
-from fleet_assets.lib.crawl.listing import Discovery, ListingFailed, discover
+from fleet_assets.lib.crawl.backoff import ClassPolicy, full_jitter, next_wait, parse_retry_after
+from fleet_assets.lib.crawl.listing import Discovery, discover
 from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
 from fleet_assets.lib.crawl.ratelimit import HostLimiter
 from fleet_assets.lib.crawl.result import CrawlResult
 from fleet_assets.lib.crawl.robots import RobotsPolicy
 from fleet_assets.lib.crawl.tombstones import TombstoneIndex
 from fleet_assets.lib.failures import (
-    ClassPolicy,
     FailureClass,
     FetchOutcome,
+    ListingFailed,
     ProxiesExhausted,
     Taxonomy,
     Verdict,
@@ -192,7 +192,7 @@ class PartitionCrawler:
             # RFC 9309: an unreachable robots.txt means "not now", not "never".
             wait = self._wait(FailureClass.TRANSIENT, None)
             self._tally.outcome("A")
-            return base.with_attempt(status=mf.PENDING, failure_class="A",
+            return base.with_attempt(status=mf.PENDING, failure_class=FailureClass.TRANSIENT,
                                      reason="robots.txt unreachable", due_at=self.clock() + wait)
         if not robots.allowed(url):
             self._tally.outcome("disallowed")
@@ -201,7 +201,7 @@ class PartitionCrawler:
         stone = None if self.target.refetch_tombstoned else self.tombstones.skip(url, self.date)
         if stone is not None:
             self._tally.outcome("tombstoned")
-            return replace(base, status=mf.GONE, http_status=stone.status, failure_class="D",
+            return replace(base, status=mf.GONE, http_status=stone.status, failure_class=FailureClass.HARD,
                            reason=f"tombstoned since {stone.first_seen_gone}: {stone.reason}",
                            object_key=stone.evidence_key, due_at=None)
         try:
@@ -211,7 +211,8 @@ class PartitionCrawler:
             with self._tally.lock:
                 self._tally.exhausted_until = exc.until
             return base.with_attempt(
-                status=mf.PENDING, failure_class="B", reason=str(exc), due_at=exc.until,
+                status=mf.PENDING, failure_class=FailureClass.ENVIRONMENTAL, reason=str(exc),
+                due_at=exc.until,
             )
         fetched_at = dt.datetime.fromtimestamp(self.clock(), dt.UTC).isoformat(timespec="seconds")
         if verdict.failure is None:
@@ -231,12 +232,12 @@ class PartitionCrawler:
             self.store.put_if_absent(evidence, _evidence(outcome))
             self.tombstones.record(url, self.date, outcome.status, verdict.reason, evidence)
             return base.with_attempt(
-                status=mf.GONE, http_status=outcome.status, failure_class="D",
+                status=mf.GONE, http_status=outcome.status, failure_class=FailureClass.HARD,
                 reason=verdict.reason, object_key=evidence, fetched_at=fetched_at, due_at=None,
             )
         wait = self._wait(verdict.failure, outcome)
         return base.with_attempt(
-            status=mf.PENDING, http_status=outcome.status, failure_class=verdict.failure.value,
+            status=mf.PENDING, http_status=outcome.status, failure_class=verdict.failure,
             reason=verdict.reason, fetched_at=fetched_at, due_at=self.clock() + wait,
         )
 

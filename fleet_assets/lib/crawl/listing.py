@@ -20,19 +20,9 @@ from dataclasses import dataclass
 
 from fleet_assets.lib import keys
 from fleet_assets.lib.extract import extract_links, first_link
-from fleet_assets.lib.failures import FailureClass
+from fleet_assets.lib.failures import ListingFailed
 from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
 from fleet_assets.lib.targets import Target
-
-
-class ListingFailed(Exception):
-    """A listing page could not be fetched; carries the page's failure class and wait."""
-
-    def __init__(self, url: str, failure: FailureClass, reason: str, wait: float,
-                 proxies_exhausted: bool = False) -> None:
-        super().__init__(f"listing page {url} failed ({failure.value}): {reason}")
-        self.url, self.failure, self.reason, self.wait = url, failure, reason, wait
-        self.proxies_exhausted = proxies_exhausted
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
+from fleet_assets.lib.failures import ObjectMissing, StoreError
 
-class StoreError(Exception):
-    """The store could not complete an operation (an infrastructure failure, class A)."""
-
-
-class ObjectMissing(KeyError):
-    """No object at that key."""
+__all__ = ["ObjectMissing", "ObjectStore", "StoreError", "check_key"]
 
 
 @runtime_checkable
