@@ -14,6 +14,7 @@ testable without an environment and the imports run one way: ``settings`` -> ``l
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from fleet_assets.lib.failures import ConfigError
 REPO_ROOT = Path(__file__).resolve().parents[1]
 Environment = Literal["local", "prod"]
 ENVIRONMENTS: tuple[Environment, ...] = ("local", "prod")
+DEFAULT_START_DATE = "2026-11-01"
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ VARIABLES = (
     Variable("FLEET_SLACK_TOKEN", "(none)", "Slack bot token for circuit-opening alerts "
              "(dagster-slack); read at send time"),
     Variable("FLEET_SLACK_CHANNEL", "(none)", "the Slack channel of those alerts"),
+    Variable("FLEET_START_DATE", f"`{DEFAULT_START_DATE}`", "the first partition day (YYYY-MM-DD): "
+             "the day the deployment started crawling"),
     Variable("FLEET_LAUNCH_HOUR", "`2`", "UTC hour at which `fleet_daily_sensor` launches "
              "yesterday's partitions"),
     Variable("FLEET_LAUNCH_JITTER_SECONDS", "`1800`",
@@ -168,6 +172,16 @@ def celery() -> CelerySettings:
 
 
 # -- automation and tools ----------------------------------------------------------------------
+def start_date() -> str:
+    raw = _raw("FLEET_START_DATE") or DEFAULT_START_DATE
+    try:
+        dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"FLEET_START_DATE={raw!r} is not a date; write it as YYYY-MM-DD "
+                          "(the first day the fleet crawls) or unset it") from None
+    return raw
+
+
 def launch_hour() -> int:
     hour = _int("FLEET_LAUNCH_HOUR", 2)
     if hour > 23:

@@ -25,6 +25,7 @@ from typing import NoReturn
 
 import dagster as dg
 
+from fleet_assets.assets.meta import OWNERS, tags
 from fleet_assets.automation.partitions import fleet_partitions, split
 from fleet_assets.lib import keys, tables
 from fleet_assets.lib import manifest as mf
@@ -44,7 +45,10 @@ OUTCOME_LABELS = ("ok", "A", "B", "D", "reused", "disallowed", "tombstoned")
 @dg.asset(
     partitions_def=fleet_partitions,
     group_name="ingest",
-    kinds={"python", "storage"},
+    # What the objects are (gzip HTML bodies), not where they live: the store is local or S3.
+    kinds={"python", "html"},
+    owners=OWNERS,
+    tags=tags("ingest", "object-store"),
     retry_policy=UNCLASSIFIED_RETRY,
 )
 def raw_pages(
@@ -80,6 +84,11 @@ def raw_pages(
              {"store_error": str(exc)})
     metadata = _metadata(result, name, date, tomb_count)
     decision = retry.decide(result, policies, attempt, limit)
+    if isinstance(decision, retry.GiveUp):
+        context.log.error(decision.reason)
+        raise dg.Failure(description=decision.reason, allow_retries=False,
+                         metadata={**metadata, "failure_class": decision.failure_class.value,
+                                   "listing_url": decision.url})
     if isinstance(decision, retry.Done):
         context.log.info(f"{name} {date}: complete, {result.counts()}")
         return dg.MaterializeResult(metadata=metadata)

@@ -13,6 +13,7 @@ from collections import Counter
 
 import dagster as dg
 
+from fleet_assets.assets.meta import OWNERS, table_metadata, tags
 from fleet_assets.automation.partitions import fleet_partitions, split
 from fleet_assets.lib import keys, tables
 from fleet_assets.lib import manifest as mf
@@ -31,6 +32,9 @@ from fleet_assets.state.circuit import guard
     retry_policy=STORE_OUTAGE_RETRY,
     group_name="ingest",
     kinds={"duckdb", "parquet"},
+    owners=OWNERS,
+    tags=tags("ingest", "parquet"),
+    metadata=table_metadata("records"),
     deps=["raw_pages"],
 )
 def extracted_records(
@@ -61,6 +65,7 @@ def extracted_records(
         warehouse.ensure_views(targets.load().values())
         return dg.MaterializeResult(metadata={
             **previous, "reused_unchanged": True,
+            "dagster/row_count": int(previous.get("records", 0)),
             "duration_seconds": dg.MetadataValue.float(round(time.monotonic() - started, 3)),
         })
     entries = mf.loads(manifest)
@@ -72,7 +77,8 @@ def extracted_records(
     stored = [e for e in entries if e.status == mf.STORED]
     for entry in stored:
         body = gzip.decompress(object_store.get(entry.object_key or ""))
-        extraction = extract_record(body, target.record, entry.url)
+        extraction = extract_record(body, target.record, entry.final_url or entry.url,
+                                    entry.content_type)
         fields_found.update(extraction.found)
         pages_with_no_fields += not extraction.found
         if not extraction.complete:
@@ -80,9 +86,11 @@ def extracted_records(
             drifted_urls.append(entry.url)
             continue
         identity = extraction.values.get(target.record.id_field) if target.record.id_field else None
+        if identity is None:  # the URL names the item on every day: its date becomes {date}
+            identity = keys.url_identity(entry.url, date)
         rows.append({
             "natural_key": entry.natural_key,
-            "item_key": keys.item_key(name, str(identity if identity is not None else entry.url)),
+            "item_key": keys.item_key(name, str(identity)),
             "target": name,
             "date": date,
             "url": entry.url,
@@ -109,4 +117,5 @@ def extracted_records(
             "duration_seconds": dg.MetadataValue.float(round(time.monotonic() - started, 3)),
     }
     reuse.record(object_store, "records", name, date, fp, metadata)
-    return dg.MaterializeResult(metadata={**metadata, "reused_unchanged": False})
+    return dg.MaterializeResult(metadata={**metadata, "reused_unchanged": False,
+                                          "dagster/row_count": len(rows)})

@@ -1,11 +1,21 @@
-"""The fleet's partitioning: one partition per day per target."""
+"""The fleet's partitioning: one partition per day per target.
+
+Settings: ``FLEET_START_DATE`` (``settings.start_date``, YYYY-MM-DD), the first
+partition day. A live site can only be fetched as it is today, so a partition older than
+the day the fleet started crawling would hold today's pages under an old date: the start is
+the deployment's first day, not an arbitrary epoch. A recent default keeps a new install
+from showing ~700 never-materialized days per target in the UI; a deployment sets its own
+start once and keeps it (moving it later hides older partitions, it deletes nothing).
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
+from fleet_assets.settings import start_date
+
 TARGETS_PARTITIONS = "targets"
-START_DATE = "2025-01-01"
+START_DATE = start_date()
 
 date_partitions = dg.DailyPartitionsDefinition(start_date=START_DATE)
 target_partitions = dg.DynamicPartitionsDefinition(name=TARGETS_PARTITIONS)

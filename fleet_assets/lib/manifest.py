@@ -3,11 +3,15 @@
 Fields: ``url``, ``natural_key``, ``status`` (``stored`` | ``gone`` | ``pending`` |
 ``disallowed``), ``http_status``, ``failure_class`` (A-D or null), ``reason``,
 ``object_key``, ``content_sha256`` and ``bytes`` (of the decoded body), ``attempts``,
-``fetched_at``, ``due_at``. ``status`` and ``failure_class`` are parsed into ``Status`` and
-``FailureClass`` when an entry is built, so nothing downstream compares bare strings (a
-``StrEnum`` still serialises as its letter). The file is sorted by URL and serialised with
-sorted keys, so the same ledger is always the same bytes; ``fetched_at`` and ``due_at`` are the
-only wall-clock values and neither is part of a key. A re-run carries finished entries over unchanged.
+``fetched_at``, ``due_at``; and what the server said of a stored page: ``final_url`` (after
+redirects: links and ``type: url`` fields resolve against it), ``content_type`` (its charset
+decodes the body) and ``encoding`` (the encoding the body was read with); ``max_body_bytes`` on
+a page that was over the size cap (a raised cap fetches it again). ``status`` and
+``failure_class`` are parsed into ``Status`` and ``FailureClass`` when an entry is built, so
+nothing downstream compares bare strings (a ``StrEnum`` still serialises as its value). The
+file is sorted by URL and serialised with sorted keys, so the same ledger is always the same
+bytes; ``fetched_at`` and ``due_at`` are the only wall-clock values and neither is part of a
+key. A re-run carries finished entries over unchanged.
 """
 
 from __future__ import annotations
@@ -46,6 +50,10 @@ class ManifestEntry:
     attempts: int = 0
     fetched_at: str | None = None
     due_at: float | None = None
+    final_url: str | None = None
+    content_type: str | None = None
+    encoding: str | None = None
+    max_body_bytes: int | None = None  # set on a page found over the cap: the cap then in force
 
     def __post_init__(self) -> None:
         try:

@@ -1,7 +1,7 @@
 """The proxy pool: rotation on class B, and per-target bans that outlive steps and runs.
 
 Reads: ``proxies`` (URLs such as ``http://${PROXY_USER}:${PROXY_PASS}@127.0.0.1:8081``;
-``${VAR}`` / ``${VAR:-default}`` expanded from the environment by ``targets.expand_env``),
+``${VAR}`` / ``${VAR:-default}`` expanded from the environment by ``urlrefs.expand_env``),
 ``proxy_cooldown_seconds`` (how long a burned proxy rests for that target).
 
 A ban lives in the object store at ``state/proxies/<target>/<proxy id, safe>.json`` as
@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from fleet_assets.lib.failures import ConfigError, ProxiesExhausted
 from fleet_assets.lib.keys import check_target
 from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
-from fleet_assets.lib.targets import expand_env
+from fleet_assets.lib.urlrefs import expand_env
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class Proxy:
     @classmethod
     def from_config(cls, text: str, environ: Mapping[str, str]) -> Proxy:
         """A proxy from a config string, its ``${VAR}`` credentials percent-encoded."""
-        return cls(expand_env(text, environ, where=f"proxy {redact(text)}", quote_values=True))
+        return cls(expand_env(text, f"proxy {redact(text)}", environ, quote_values=True))
 
     @property
     def safe_id(self) -> str:

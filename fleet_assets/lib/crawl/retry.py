@@ -16,6 +16,8 @@ clock in, a frozen decision out. ``raw_pages`` only acts on it:
   time, so no page (a 429 with a Retry-After) is retried before its own wait.
 - ``LeaveUntil(due_at, reason)``: the wait is longer than the in-run limit, or the class's
   attempts are used up: end the step and let a sensor come back after ``due_at``.
+- ``GiveUp(reason)``: the listing start page is gone (D) or yields no link (C): the same
+  request gives the same answer, so no retry and no recovery.
 
 B outranks A when both are pending: the proxy pool needs a rotation, not only a wait.
 """
@@ -100,12 +102,26 @@ class LeaveUntil:
     proxies_exhausted: bool
 
 
-Decision = Done | RetryIn | LeaveUntil
+@dataclass(frozen=True)
+class GiveUp:
+    """Never worth a retry: the listing start page ``url`` is unusable (C or D)."""
+
+    reason: str
+    failure_class: FailureClass
+    url: str
+
+
+Decision = Done | RetryIn | LeaveUntil | GiveUp
 
 
 def decide(result: CrawlResult, policies: Mapping[FailureClass, ClassPolicy], attempt: int,
            max_in_run_wait: float, clock: Clock = time.time) -> Decision:
     """The next move after ``attempt`` (0-based) of a partition produced ``result``."""
+    dead = result.listing_dead
+    if dead is not None:
+        return GiveUp(f"listing start page {dead.url} is unusable ({dead.failure_class.value}): "
+                      f"{dead.reason}; check the target's listing.start_url and link selector",
+                      dead.failure_class, dead.url)
     if result.complete:
         return Done()
     by_class = result.pending_by_class()
