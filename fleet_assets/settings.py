@@ -197,8 +197,11 @@ def max_recoveries() -> int:
     return _int("FLEET_MAX_RECOVERIES", 3)
 
 
+DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
+
+
 def dagster_url() -> str:
-    return _raw("FLEET_DAGSTER_URL") or "http://127.0.0.1:3000"
+    return _raw("FLEET_DAGSTER_URL") or DEFAULT_DAGSTER_URL
 
 
 def require_services() -> bool:

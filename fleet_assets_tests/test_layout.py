@@ -5,8 +5,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 import fleet_assets
 
 PACKAGE = Path(fleet_assets.__file__).parent
@@ -46,8 +44,6 @@ def test_lib_never_imports_dagster_or_anything_above_it():
             assert above <= {"fleet_assets"}, (name, above)
 
 
-@pytest.mark.xfail(reason="state/circuit.py and state/history.py move to public API in the "
-                   "control branch; remove this mark once it is on main", strict=False)
 def test_public_dagster_api_only():
     offenders = [n for n, p in MODULES.items() if "dagster._" in p.read_text()]
     assert offenders == []
