@@ -7,11 +7,13 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from fleet_assets.lib.failures import FleetError
+
 if TYPE_CHECKING:
     from fleet_assets.lib.targets import Target
 
 
-class CliError(Exception):
+class CliError(FleetError):
     """Bad input or a refused action: ``main`` prints ``fleet <command>: <message>``, exits 2."""
 
 

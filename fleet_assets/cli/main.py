@@ -22,11 +22,12 @@ from fleet_assets.cli import (
     sandbox,
     sql,
     status,
+    verify,
 )
 from fleet_assets.cli.common import CliError, HelpFormatter
 from fleet_assets.lib.targets import TargetConfigError
 
-COMMANDS = (sandbox, demo, status, sql, export, parse, check, backfill, reset)
+COMMANDS = (sandbox, demo, status, sql, export, parse, check, verify, backfill, reset)
 
 
 def version() -> str:

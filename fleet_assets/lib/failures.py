@@ -30,28 +30,29 @@ from ``targets.yaml`` ``taxonomy:`` and go through ``Taxonomy.with_overrides``):
 
 C is not decided here: the records step finds it (a stored page without a required field).
 
-Choices: a 401 without prior success is B, because D tombstones the URL for every later day
-and nothing proves access ever existed; B's attempts are capped, so a wrong B costs at most
-``max_attempts`` requests. ``too_large`` and the redirect errors are D because the same
-request gives the same answer; raise ``max_body_bytes`` or override ``errors`` if not.
+Choices: a 401 without prior success is B, because D tombstones the URL for every later day and
+nothing proves access ever existed; B's attempts are capped (a wrong B costs ``max_attempts``).
+``too_large`` and the redirect errors are D because the same request gives the same answer;
+raise ``max_body_bytes`` or override ``errors`` if not.
 Markers: the literal ``captcha_markers`` (case-insensitive) and regex ``captcha_patterns``.
 The bare word "captcha" is not a default: real pages carry reCAPTCHA widgets in their forms.
 
-Overrides (``Taxonomy.with_overrides``), every key optional::
-
-    status: {"403": A, "202": A, "200": ok}      a status code -> A | B | C | D | ok
-    errors: {redirect_refused: B}                an ErrorKind value -> A | B | C | D
-    credentials_revoked: D                       the class of a 401 after a success
-    captcha_markers: ["..."]                     replaces the default literal markers
-    captcha_patterns: ["..."]                    replaces the default regex markers
+Overrides (``Taxonomy.with_overrides``), every key optional: ``status: {"403": A, "200": ok}``
+(a status -> A-D | ok), ``errors: {redirect_refused: B}`` (an ErrorKind -> A-D),
+``credentials_revoked: D``, ``captcha_markers`` / ``captcha_patterns`` (replace the defaults).
 
 Exceptions (callers branch on the class, never on the message)::
 
     FleetError
      ├── ConfigError                 bad settings; also a ValueError; the message names the fix
-     │    └── TargetConfigError      targets.yaml is invalid (``lib/targets.py``)
+     │    ├── TargetConfigError      targets.yaml is invalid (``lib/config.py``)
+     │    └── StoreConfigError       the bucket or credentials are wrong (``store/s3.py``)
      ├── StoreError                  the object store could not complete an operation: class A
      ├── ObjectMissing               no object at that key; also a KeyError
+     ├── CorruptObject               a stored object fails its check, quarantined (``store/base.py``)
+     ├── BodyTooLarge                a body passed the cap; the fetcher reports ``too_large``
+     ├── CliError                    bad command-line input; ``fleet`` prints it (``cli/common.py``)
+     │    └── BackfillError          a backfill could not be launched or followed
      └── FetchFailed(failure_class, reason)
           ├── ListingFailed          a listing page failed; ``.url``, ``.wait`` (seconds)
           └── ProxiesExhausted       B: every proxy is burned for the target; ``.until`` (epoch)
@@ -322,15 +323,14 @@ def _error_kind(kind: Any) -> ErrorKind:
             from None
 
 
-_NAMES = {c.name.lower(): c for c in FailureClass}
+_NAMES = {**{c.name.lower(): c for c in FailureClass}, **{c.value.lower(): c for c in FailureClass}}
 
 
 def parse_class(value: Any, where: str, ok: bool = False) -> FailureClass | None:
     text = str(value).strip()
     if ok and (value is None or text.lower() == "ok"):
         return None
-    found = _NAMES.get(text.lower()) or next((c for c in FailureClass if c.value == text.upper()),
-                                             None)
+    found = _NAMES.get(text.lower())
     if found is None:
         choices = "A, B, C, D" + (" or ok" if ok else "")
         raise ConfigError(f"{where}: {value!r} is not a failure class; use {choices}")
@@ -340,11 +340,10 @@ def parse_class(value: Any, where: str, ok: bool = False) -> FailureClass | None
 def _strings(value: Any, where: str, regex: bool) -> tuple[str, ...]:
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
         raise ConfigError(f"{where}: expected a list of non-empty strings")
-    for v in value:
-        if regex:
-            try:
-                re.compile(v)
-            except re.error as exc:
-                raise ConfigError(f"{where}: {v!r} is not a valid regex ({exc}); "
-                                  "use captcha_markers for literal text") from None
+    for v in value if regex else ():
+        try:
+            re.compile(v)
+        except re.error as exc:
+            raise ConfigError(f"{where}: {v!r} is not a valid regex ({exc}); "
+                              "use captcha_markers for literal text") from None
     return tuple(value)

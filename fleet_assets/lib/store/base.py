@@ -26,9 +26,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
-from fleet_assets.lib.failures import ObjectMissing, StoreError
+from fleet_assets.lib.failures import FleetError, ObjectMissing, StoreError
 
-__all__ = ["ObjectMissing", "ObjectStore", "StoreError", "check_key"]
+__all__ = ["CorruptObject", "ObjectMissing", "ObjectStore", "StoreError", "check_key"]
+
+
+class CorruptObject(FleetError):
+    """A stored object is unreadable or not what its manifest recorded; it was quarantined.
+
+    ``key`` is the object, ``reason`` what is wrong, ``quarantine_key`` where its bytes are
+    kept (see ``integrity.py``). Never retried as is: the page must be fetched again.
+    """
+
+    def __init__(self, key: str, reason: str, quarantine_key: str = "") -> None:
+        self.key, self.reason, self.quarantine_key = key, reason, quarantine_key
+        kept = f"; kept as {quarantine_key}" if quarantine_key else ""
+        super().__init__(f"{key}: {reason}{kept}")
 
 
 @runtime_checkable
