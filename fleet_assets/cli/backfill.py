@@ -132,6 +132,8 @@ class GraphQLBackfills:
         after the other anyway, so a process per step only costs start-up time, and a step
         waiting for an in-run retry sleeps instead of keeping a parent process busy.
         """
+        from fleet_assets.automation.jobs import NO_RERUN_OF_FAILED_STEPS
+
         if executor not in EXECUTORS:
             raise BackfillError(f"executor {executor!r}: use one of {', '.join(EXECUTORS)}")
         repo = self.repository()
@@ -144,7 +146,9 @@ class GraphQLBackfills:
                 for a in assets
             ],
             "title": title or f"fleet backfill {dates[0]}..{dates[-1]} {','.join(targets)}",
-            "tags": [{"key": "fleet/launched_by", "value": "fleet-backfill"}],
+            # Backfill runs are asset runs, not `ingest` runs: they need the job's no-rerun tag too.
+            "tags": [{"key": "fleet/launched_by", "value": "fleet-backfill"},
+                     *({"key": k, "value": v} for k, v in NO_RERUN_OF_FAILED_STEPS.items())],
             "runConfigData": {"execution": {"config": {executor: {}}}},
         }
         result = self.query(_LAUNCH, {"params": params})["launchPartitionBackfill"]
