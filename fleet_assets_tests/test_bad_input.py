@@ -349,6 +349,25 @@ def test_a_secret_in_a_target_url_is_sent_but_never_stored(hostile, tmp_path, mo
     assert files and not [k for k, v in files.items() if SECRET.encode() in v or SECRET in k]
 
 
+def test_a_corrupt_page_left_by_a_dead_attempt_is_quarantined_and_fetched_again(hostile,
+                                                                             tmp_path):
+    store = LocalObjectStore(tmp_path)
+    url = hostile + "/product"
+    key = keys.raw_page_key("t", DATE, keys.natural_key(url, DATE))
+    good = gzip.compress(PRODUCT, mtime=0)
+    flipped = good[:30] + bytes([good[30] ^ 0x04]) + good[31:]
+    store.put_if_absent(key, flipped)  # no manifest yet: an attempt died after writing it
+    target = parse_targets({"targets": [{
+        "name": "t", "urls": [url], "politeness": {"obey_robots": False},
+        "record": {"fields": {"title": {"css": "h1.title"}}, "required": ["title"]}}]})["t"]
+    result = PartitionCrawler(target, DATE, store, PoolFetcher(FetchSettings(max_body_bytes=CAP)),
+                              Taxonomy(), policies_from({})).run()
+    assert [e.status for e in result.entries] == [mf.STORED]
+    assert gzip.decompress(store.get(key)) == PRODUCT  # fetched again, not rebuilt from junk
+    kept = [k for k in store.list("quarantine/") if not k.endswith(".why.json")]
+    assert [store.get(k) for k in kept] == [flipped]
+
+
 # -- targets.yaml -------------------------------------------------------------------------------
 def _doc(**target):
     base = {"name": "shop", "urls": ["http://127.0.0.1:1/x"],
