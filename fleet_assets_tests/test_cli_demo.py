@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from fleet_assets.cli import main as cli
-from fleet_assets.lib.home import REPO_ROOT
+from fleet_assets.settings import REPO_ROOT
 from fleet_assets.state.instance import get_instance
 from fleet_assets_tests.dagster_services import free_port
 from fleet_assets_tests.test_automation import open_circuit

@@ -61,7 +61,7 @@ class Progress:
         with self._lock:
             self._attempted += 1
             if entry.status == mf.PENDING:
-                self._pending[entry.failure_class or "?"] += 1
+                self._pending[str(entry.failure_class) if entry.failure_class else "?"] += 1
             now = self.clock()
             due = now - self._last >= self.every_seconds
             if due:
