@@ -3,13 +3,13 @@ import time
 
 import pytest
 
-from fleet_assets.lib.home import REPO_ROOT
 from fleet_assets.lib.targets import (
     TargetConfigError,
     load_targets,
     parse_targets,
     validate_targets_file,
 )
+from fleet_assets.settings import REPO_ROOT
 
 GOOD = {
     "targets": [
