@@ -344,3 +344,14 @@ def test_fleet_check_lists_every_problem_and_exits_2(tmp_path, capsys):
     assert "Traceback" not in err
     assert main(["check", str(REPO_ROOT / "targets.yaml")]) == 0
     assert "3 target(s) OK" in capsys.readouterr().out
+
+
+def test_a_secret_is_sent_percent_encoded_and_redacted_in_any_echo(monkeypatch):
+    from fleet_assets.lib.urlrefs import redact, request_url
+
+    monkeypatch.setenv("FLEET_T_KEY", "a&b#c/d e")
+    stored = "http://127.0.0.1:5/x?key=${FLEET_T_KEY}&page=2"
+    sent = request_url(stored)
+    assert sent == "http://127.0.0.1:5/x?key=a%26b%23c%2Fd%20e&page=2"
+    for echo in (sent, "http://127.0.0.1:5/y?k=a&b#c/d e", "http://h/?k=a%26b%23c/d%20e"):
+        assert "a&b" not in redact(echo, stored) and "a%26b" not in redact(echo, stored)
