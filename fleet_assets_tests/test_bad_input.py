@@ -2,7 +2,7 @@
 already stored is lost.
 
 A small ``http.server`` on loopback (port 0) serves the hostile responses; they go through
-both fetchers (``HttpFetcher`` and ``PoolFetcher``), the taxonomy, extraction and
+the one fetcher (``HttpFetcher`` on urllib3), the taxonomy, extraction and
 ``PartitionCrawler`` into a store that already holds earlier pages, which must stay
 byte-identical.
 """
@@ -33,7 +33,6 @@ from fleet_assets.lib.failures import (
     policies_from,
 )
 from fleet_assets.lib.http.fetcher import FetchSettings, HttpFetcher
-from fleet_assets.lib.http.transport import PoolFetcher
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import TargetConfigError, load_targets, parse_targets
 
@@ -150,9 +149,9 @@ def hostile():
     server.server_close()
 
 
-@pytest.fixture(params=[HttpFetcher, PoolFetcher], ids=["requests", "urllib3"])
-def fetcher(request):
-    f = request.param(FetchSettings(timeout_seconds=5, max_body_bytes=CAP))
+@pytest.fixture
+def fetcher():
+    f = HttpFetcher(FetchSettings(timeout_seconds=5, max_body_bytes=CAP))
     yield f
     f.close()
 
@@ -178,9 +177,9 @@ def classify(outcome):
     ("/loop", ErrorKind.REDIRECT_LOOP, FailureClass.HARD),
     ("/ping", ErrorKind.REDIRECT_LOOP, FailureClass.HARD),
     ("/chain", ErrorKind.REDIRECT_LOOP, FailureClass.HARD),
-    ("/other-host", ErrorKind.REDIRECT_REFUSED, FailureClass.HARD),
-    ("/metadata", ErrorKind.REDIRECT_REFUSED, FailureClass.HARD),
-    ("/localhost", ErrorKind.REDIRECT_REFUSED, FailureClass.HARD),
+    ("/other-host", ErrorKind.OFFSITE, FailureClass.HARD),
+    ("/metadata", ErrorKind.OFFSITE, FailureClass.HARD),
+    ("/localhost", ErrorKind.OFFSITE, FailureClass.HARD),
     ("/file", ErrorKind.REDIRECT_REFUSED, FailureClass.HARD),
 ])
 def test_hostile_response_ends_in_a_named_error_and_class(hostile, fetcher, path, error, failure):
@@ -308,8 +307,8 @@ def test_crawler_classifies_hostile_pages_and_keeps_what_was_stored(hostile, tmp
         "name": "t", "urls": [hostile + p for p in paths], "max_body_bytes": CAP,
         "politeness": {"obey_robots": False, "max_concurrency": 4},
         "record": {"fields": {"title": {"css": "h1.title"}}, "required": ["title"]}}]})["t"]
-    for fetcher_cls in (HttpFetcher, PoolFetcher):
-        crawler = PartitionCrawler(target, DATE, store, fetcher_cls(FetchSettings(max_body_bytes=CAP)),
+    for _run in range(2):
+        crawler = PartitionCrawler(target, DATE, store, HttpFetcher(FetchSettings(max_body_bytes=CAP)),
                                    Taxonomy(), policies_from({}))
         result = crawler.run()
         by_path = {e.url.removeprefix(hostile): e for e in result.entries}

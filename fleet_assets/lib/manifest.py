@@ -3,7 +3,10 @@
 Fields: ``url``, ``natural_key``, ``status`` (``stored`` | ``gone`` | ``pending`` |
 ``disallowed``), ``http_status``, ``failure_class`` (A-D or null), ``reason``,
 ``object_key``, ``content_sha256`` and ``bytes`` (of the decoded body), ``attempts``,
-``fetched_at``. The file is sorted by URL and serialised with sorted keys, so the same
+``fetched_at``, ``due_at``; and what the server said (``response_fields``): ``final_url``
+(after redirects), ``redirects`` (the URLs that answered with a redirect, in order),
+``content_type``, ``content_language``, ``etag``, ``last_modified`` (null when absent, and
+in manifests written before these fields existed, which stay readable). The file is sorted by URL and serialised with sorted keys, so the same
 ledger is always the same bytes; ``fetched_at`` is the only wall-clock value and it is never
 part of a key. A re-run carries finished entries over unchanged.
 """
@@ -13,6 +16,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Any
+
+from fleet_assets.lib.failures import FetchOutcome
 
 STORED = "stored"
 GONE = "gone"
@@ -36,10 +42,18 @@ class ManifestEntry:
     attempts: int = 0
     fetched_at: str | None = None
     due_at: float | None = None
+    final_url: str | None = None
+    redirects: tuple[str, ...] = ()
+    content_type: str | None = None
+    content_language: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"manifest status {self.status!r} is not one of {sorted(STATUSES)}")
+        if not isinstance(self.redirects, tuple):  # a list when read back from JSON
+            object.__setattr__(self, "redirects", tuple(self.redirects or ()))
 
     @property
     def terminal(self) -> bool:
@@ -49,9 +63,22 @@ class ManifestEntry:
         return replace(self, attempts=self.attempts + 1, **changes)  # type: ignore[arg-type]
 
 
+_KEPT_HEADERS = ("content_type", "content_language", "etag", "last_modified")
+
+
+def response_fields(outcome: FetchOutcome | None) -> dict[str, Any]:
+    """What the server said about a page, as manifest fields (``ManifestEntry`` keywords)."""
+    if outcome is None:
+        return {}
+    fields: dict[str, Any] = {"final_url": outcome.final_url, "redirects": tuple(outcome.redirects)}
+    for name in _KEPT_HEADERS:
+        fields[name] = outcome.header(name.replace("_", "-"))
+    return fields
+
+
 def dumps(entries: Iterable[ManifestEntry]) -> bytes:
     lines = [
-        json.dumps(dict(e.__dict__), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        json.dumps({**e.__dict__, "redirects": list(e.redirects)}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         for e in sorted(entries, key=lambda e: e.url)
     ]
     return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
