@@ -25,6 +25,7 @@ from typing import NoReturn
 
 import dagster as dg
 
+from fleet_assets.assets.meta import OWNERS, tags
 from fleet_assets.automation.partitions import fleet_partitions, split
 from fleet_assets.lib import keys, tables
 from fleet_assets.lib import manifest as mf
@@ -46,7 +47,10 @@ VERBS = {FailureClass.TRANSIENT: "retrying", FailureClass.ENVIRONMENTAL: "rotati
 @dg.asset(
     partitions_def=fleet_partitions,
     group_name="ingest",
-    kinds={"python", "storage"},
+    # What the objects are (gzip HTML bodies), not where they live: the store is local or S3.
+    kinds={"python", "html"},
+    owners=OWNERS,
+    tags=tags("ingest", "object-store"),
     retry_policy=UNCLASSIFIED_RETRY,
 )
 def raw_pages(

@@ -13,6 +13,7 @@ from collections import Counter
 
 import dagster as dg
 
+from fleet_assets.assets.meta import OWNERS, table_metadata, tags
 from fleet_assets.automation.partitions import fleet_partitions, split
 from fleet_assets.lib import keys, tables
 from fleet_assets.lib import manifest as mf
@@ -31,6 +32,9 @@ from fleet_assets.state.circuit import guard
     retry_policy=STORE_OUTAGE_RETRY,
     group_name="ingest",
     kinds={"duckdb", "parquet"},
+    owners=OWNERS,
+    tags=tags("ingest", "parquet"),
+    metadata=table_metadata("records"),
     deps=["raw_pages"],
 )
 def extracted_records(
@@ -61,6 +65,7 @@ def extracted_records(
         warehouse.ensure_views(targets.load().values())
         return dg.MaterializeResult(metadata={
             **previous, "reused_unchanged": True,
+            "dagster/row_count": int(previous.get("records", 0)),
             "duration_seconds": dg.MetadataValue.float(round(time.monotonic() - started, 3)),
         })
     entries = mf.loads(manifest)
@@ -109,4 +114,5 @@ def extracted_records(
             "duration_seconds": dg.MetadataValue.float(round(time.monotonic() - started, 3)),
     }
     reuse.record(object_store, "records", name, date, fp, metadata)
-    return dg.MaterializeResult(metadata={**metadata, "reused_unchanged": False})
+    return dg.MaterializeResult(metadata={**metadata, "reused_unchanged": False,
+                                          "dagster/row_count": len(rows)})

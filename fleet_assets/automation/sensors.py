@@ -187,6 +187,7 @@ fleet_health_schedule = dg.ScheduleDefinition(
     job=fleet_health_job,
     cron_schedule="*/15 * * * *",
     default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every 15 minutes: recompute fleet_health from the instance's run history.",
 )
 
 SENSORS = [fleet_targets_sensor, fleet_daily_sensor, fleet_recovery_sensor]

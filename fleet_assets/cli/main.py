@@ -9,6 +9,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+from fleet_assets.cli import check
 from fleet_assets.lib.targets import TargetConfigError
 
 
@@ -210,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", choices=("in_process", "multiprocess"), default="in_process",
                    help="how each run executes its steps (default in_process: one process per run)")
     p.set_defaults(func=cmd_backfill)
+
+    check.add_parser(sub)
     return parser
 
 

@@ -51,6 +51,7 @@ from fleet_assets.lib.http.fetcher import Fetcher
 from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
 from fleet_assets.lib.store.local import sweep_partials
 from fleet_assets.lib.targets import Target
+from fleet_assets.lib.urlrefs import redact_outcome
 
 Clock = Callable[[], float]
 
@@ -249,7 +250,9 @@ class PartitionCrawler:
         host = urlsplit(url).netloc
         with self.limiter.slot(host):
             self._tally.add(requests=1)
-            outcome = self.fetcher.fetch(url, proxy=proxy)
+            # A secret in the URL (``?key=${VAR}``) is expanded for this request only.
+            outcome = redact_outcome(
+                self.fetcher.fetch(self.target.request_url(url), proxy=proxy), url)
         verdict = self.taxonomy.classify(outcome)
         if verdict.failure is FailureClass.ENVIRONMENTAL and proxy is not None:
             # A Retry-After says how long this client must rest; without one, the pool's cooldown.
