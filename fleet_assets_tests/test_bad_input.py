@@ -339,7 +339,7 @@ def test_a_secret_in_a_target_url_is_sent_but_never_stored(hostile, tmp_path, mo
                  hostile + "/keyed?n=2&api_key=${FLEET_T_API_KEY}"],
         "record": {"fields": {"title": {"css": "h1.title"}}, "required": ["title"]}}]})["t"]
     assert all("${FLEET_T_API_KEY}" in u for u in target.urls_for(DATE))
-    crawler = PartitionCrawler(target, DATE, store, PoolFetcher(FetchSettings(max_body_bytes=CAP)),
+    crawler = PartitionCrawler(target, DATE, store, HttpFetcher(FetchSettings(max_body_bytes=CAP)),
                                Taxonomy(), policies_from({}))
     result = crawler.run()
     assert [e.status for e in result.entries] == [mf.STORED, mf.STORED]  # the key was sent

@@ -6,9 +6,10 @@ Fields: ``url``, ``natural_key``, ``status`` (``stored`` | ``gone`` | ``pending`
 ``fetched_at``, ``due_at``; and what the server said (``response_fields``): ``final_url``
 (after redirects), ``redirects`` (the URLs that answered with a redirect, in order),
 ``content_type``, ``content_language``, ``etag``, ``last_modified`` (null when absent, and
-in manifests written before these fields existed, which stay readable). The file is sorted by URL and serialised with sorted keys, so the same
-ledger is always the same bytes; ``fetched_at`` is the only wall-clock value and it is never
-part of a key. A re-run carries finished entries over unchanged.
+in manifests written before these fields existed, which stay readable). The file is sorted
+by URL and serialised with sorted keys, so the same ledger is always the same bytes;
+``fetched_at`` is the only wall-clock value and it is never part of a key. A re-run
+carries finished entries over unchanged.
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ def response_fields(outcome: FetchOutcome | None) -> dict[str, Any]:
 
 def dumps(entries: Iterable[ManifestEntry]) -> bytes:
     lines = [
-        json.dumps({**e.__dict__, "redirects": list(e.redirects)}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        json.dumps({**e.__dict__, "redirects": list(e.redirects)}, sort_keys=True,
+                   separators=(",", ":"), ensure_ascii=False)
         for e in sorted(entries, key=lambda e: e.url)
     ]
     return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")

@@ -10,6 +10,7 @@ one rarely wakes the watchdog; a finished deadline is skipped when its time come
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import socket
@@ -66,10 +67,8 @@ class Deadline:
             sock = getattr(conn, "sock", None)
             if sock is None:
                 continue
-            try:
+            with contextlib.suppress(OSError):  # already closed: nothing left to wake
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed: nothing left to wake
 
 
 class _Watchdog:
