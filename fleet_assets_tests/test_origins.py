@@ -9,9 +9,12 @@ import threading
 
 import pytest
 
-from fleet_assets.lib.failures import ErrorKind
+from fleet_assets.lib.crawl.crawler import PartitionCrawler
+from fleet_assets.lib.failures import DEFAULT_POLICIES, ErrorKind, Taxonomy
 from fleet_assets.lib.http.fetcher import HttpFetcher
+from fleet_assets.lib.http.mock import MockTransport, Scripted
 from fleet_assets.lib.http.origins import BadURL, Offsite, Origin, OriginPolicy, parse, target_policy
+from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import parse_targets
 
 
@@ -100,3 +103,22 @@ def test_a_name_resolving_to_loopback_is_refused_after_resolution():
         server.shutdown()
         server.server_close()
     assert outcome.error is ErrorKind.OFFSITE and hits == []
+
+
+def test_listing_links_to_another_port_are_counted_and_never_fetched(tmp_path):
+    target = parse_targets({"targets": [{
+        "name": "t", "politeness": {"obey_robots": False},
+        "listing": {"start_url": "http://h.test:8080/l", "link": {"css": "a", "attr": "href"}},
+        "record": {"fields": {"a": {"css": "h1"}}, "required": ["a"]}}]})["t"]
+    listing = (b'<a href="/p/1">1</a><a href="http://h.test:9090/p/2">2</a>'
+               b'<a href="https://h.test:8080/p/3">3</a>')
+    transport = MockTransport({
+        "http://h.test:8080/l": Scripted(200, listing, (("Content-Type", "text/html"),)),
+        "http://h.test:8080/p/1": Scripted(200, b"<h1>one</h1>"),
+    })
+    crawler = PartitionCrawler(target, "2025-06-10", LocalObjectStore(tmp_path), HttpFetcher(
+        transport=transport, origins=target_policy(target)), Taxonomy(), dict(DEFAULT_POLICIES))
+    result = crawler.run()
+    assert [e.url for e in result.entries] == ["http://h.test:8080/p/1"]
+    assert [u for u, _ in transport.sent] == ["http://h.test:8080/l", "http://h.test:8080/p/1"]
+    assert result.outcomes["offsite_links"] == 2

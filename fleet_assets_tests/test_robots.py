@@ -188,8 +188,9 @@ def test_robots_txt_goes_through_the_proxy_route(fleet_env, sandbox, tmp_path):
 def test_listing_pages_obey_robots(fleet_env, sandbox, tmp_path):
     sandbox.set_faults({"robots_disallow": [f"/shop/{DATE}/catalog"]})
     discovery = _crawler(fleet_env, tmp_path, "shop").discover()
-    assert discovery.urls == () and discovery.failure is not None
-    assert "robots.txt" in discovery.failure.reason
+    # Disallowed is a terminal answer: the walk ends there (listing.py's rule for class D).
+    assert discovery.urls == () and discovery.dead is not None
+    assert "robots.txt" in discovery.dead.reason
     assert sandbox.stats()["by_target"].get("shop", 0) == 0
 
 

@@ -87,6 +87,15 @@ def raw_pages(
                        {"store_error": str(exc)}, pending=0, exhausted=False,
                        head="object store unavailable")
     metadata = _metadata(result, name, date, tomb_count)
+    dead = result.listing_dead
+    if dead is not None:
+        # The same request gives the same answer: no retry; the manifest is already written.
+        description = (f"listing start page {dead.url} is unusable ({dead.failure.value}): "
+                       f"{dead.reason}; check the target's listing.start_url and link selector")
+        context.log.error(description)
+        raise dg.Failure(description=description, allow_retries=False,
+                         metadata={**metadata, "failure_class": dead.failure.value,
+                                   "listing_url": dead.url})
     if result.complete:
         context.log.info(f"{name} {date}: complete, {result.counts()}")
         return dg.MaterializeResult(metadata=metadata)

@@ -4,12 +4,14 @@ Fields: ``url``, ``natural_key``, ``status`` (``stored`` | ``gone`` | ``pending`
 ``disallowed``), ``http_status``, ``failure_class`` (A-D or null), ``reason``,
 ``object_key``, ``content_sha256`` and ``bytes`` (of the decoded body), ``attempts``,
 ``fetched_at``, ``due_at``; and what the server said (``response_fields``): ``final_url``
-(after redirects), ``redirects`` (the URLs that answered with a redirect, in order),
-``content_type``, ``content_language``, ``etag``, ``last_modified`` (null when absent, and
-in manifests written before these fields existed, which stay readable). The file is sorted
-by URL and serialised with sorted keys, so the same ledger is always the same bytes;
-``fetched_at`` is the only wall-clock value and it is never part of a key. A re-run
-carries finished entries over unchanged.
+(after redirects: links and ``type: url`` fields resolve against it), ``redirects`` (the
+URLs that answered with a redirect, in order), ``content_type`` (its charset decodes the
+body), ``content_language``, ``etag``, ``last_modified`` (null when absent, and in manifests
+written before these fields existed, which stay readable); ``encoding`` (the encoding the
+body was read with); ``max_body_bytes`` on a page that was over the size cap (a raised cap
+fetches it again). The file is sorted by URL and serialised with sorted keys, so the same
+ledger is always the same bytes; ``fetched_at`` is the only wall-clock value and it is
+never part of a key. A re-run carries finished entries over unchanged.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class ManifestEntry:
     content_language: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    encoding: str | None = None
+    max_body_bytes: int | None = None  # set on a page found over the cap: the cap then in force
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -71,7 +75,9 @@ def response_fields(outcome: FetchOutcome | None) -> dict[str, Any]:
     """What the server said about a page, as manifest fields (``ManifestEntry`` keywords)."""
     if outcome is None:
         return {}
-    fields: dict[str, Any] = {"final_url": outcome.final_url, "redirects": tuple(outcome.redirects)}
+    answered = outcome.status is not None
+    fields: dict[str, Any] = {"final_url": outcome.effective_url if answered else None,
+                              "redirects": tuple(outcome.redirects)}
     for name in _KEPT_HEADERS:
         fields[name] = outcome.header(name.replace("_", "-"))
     return fields

@@ -21,7 +21,7 @@ from fleet_assets.lib.selectors import selector_problem
 from fleet_assets.lib.tables import SCHEMAS
 from fleet_assets.lib.urlrefs import PROXY_SCHEMES, credential_problem, stored_url
 
-FieldType = Literal["str", "int", "float", "bool", "date"]
+FieldType = Literal["str", "int", "float", "bool", "date", "url"]
 # A field becomes a column of records_<target> next to these; a clash would be renamed
 # silently (date_1) by the view, so it is refused instead.
 RESERVED_FIELDS = frozenset(SCHEMAS["records"].names)

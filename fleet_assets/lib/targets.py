@@ -42,7 +42,7 @@ __all__ = [
     "Target", "TargetConfigError", "expand_env", "load_targets", "parse_targets",
     "validate_targets", "validate_targets_file",
 ]
-FIELD_TYPES = ("str", "int", "float", "bool", "date")
+FIELD_TYPES = ("str", "int", "float", "bool", "date", "url")
 
 
 @dataclass(frozen=True)

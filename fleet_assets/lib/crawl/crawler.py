@@ -33,12 +33,13 @@ from urllib.parse import urlsplit
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.backoff import full_jitter, next_wait, parse_retry_after
-from fleet_assets.lib.crawl.listing import Discovery, ListingFailed, discover
+from fleet_assets.lib.crawl.listing import Discovery, ListingFailed, ListingPage, discover
 from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
 from fleet_assets.lib.crawl.ratelimit import HostLimiter
 from fleet_assets.lib.crawl.result import CrawlResult
 from fleet_assets.lib.crawl.robots import CrawlDelays, RobotsPolicy
 from fleet_assets.lib.crawl.tombstones import TombstoneIndex
+from fleet_assets.lib.extract import sniff_encoding
 from fleet_assets.lib.failures import (
     ClassPolicy,
     ErrorKind,
@@ -49,7 +50,9 @@ from fleet_assets.lib.failures import (
     Verdict,
 )
 from fleet_assets.lib.http.fetcher import Fetcher
-from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
+from fleet_assets.lib.http.origins import target_policy
+from fleet_assets.lib.store.base import CorruptObject, ObjectMissing, ObjectStore
+from fleet_assets.lib.store.integrity import read_page
 from fleet_assets.lib.store.local import sweep_partials
 from fleet_assets.lib.targets import Target
 from fleet_assets.lib.urlrefs import redact_outcome
@@ -102,6 +105,7 @@ class PartitionCrawler:
         self._robots: dict[str, RobotsPolicy] = {}
         self._robots_lock = threading.Lock()
         self._delays = CrawlDelays(target.politeness.max_crawl_delay_seconds)
+        self.origins = target_policy(target)
         self._tally = _Tally()
         self.tombstones = TombstoneIndex(store, target.name)
 
@@ -110,7 +114,7 @@ class PartitionCrawler:
         """The day's URLs (``listing.py``); a failed listing page stops the walk, not the attempt."""
         return discover(self.target, self.date, self.store, self._listing_page)
 
-    def _listing_page(self, url: str) -> bytes:
+    def _listing_page(self, url: str) -> ListingPage:
         try:
             robots = self._robots_for(url)  # listing pages obey robots.txt like item pages
             if robots.unreachable:
@@ -127,9 +131,10 @@ class PartitionCrawler:
                                 proxies_exhausted=True) from None
         if verdict.failure is not None:
             self._tally.outcome(f"listing_{verdict.failure.value}")
-            raise ListingFailed(url, verdict.failure, verdict.reason,
-                                self._wait(verdict.failure, outcome))
-        return outcome.body or b""
+            wait = self._wait(verdict.failure, outcome) if verdict.failure.retryable else 0.0
+            raise ListingFailed(url, verdict.failure, verdict.reason, wait)
+        return ListingPage(outcome.body or b"", outcome.effective_url,
+                           outcome.header("content-type"))
 
     # -- one attempt -------------------------------------------------------------------------
     def run(self) -> CrawlResult:
@@ -140,7 +145,10 @@ class PartitionCrawler:
         listing_before = self._tally.requests
         discovery = self.discover()
         listing_requests = self._tally.requests - listing_before
-        urls = discovery.urls
+        # Links to another origin (scheme, host or port) are never fetched, only counted.
+        urls = [u for u in discovery.urls if self.origins.allows(self.target.request_url(u))]
+        if len(urls) < len(discovery.urls):
+            self._tally.outcomes["offsite_links"] += len(discovery.urls) - len(urls)
         carried: dict[str, mf.ManifestEntry] = {}
         todo: list[tuple[str, mf.ManifestEntry | None]] = []
         for url in urls:
@@ -169,6 +177,7 @@ class PartitionCrawler:
             proxies_exhausted_until=t.exhausted_until,
             proxies_burned=len(self.proxies.burned(self.target.name)) if self.proxies else 0,
             listing_failure=discovery.failure,
+            listing_dead=discovery.dead,
             finished_at=self.clock(),
         )
 
@@ -182,16 +191,23 @@ class PartitionCrawler:
     def _still_stored(self, entry: mf.ManifestEntry) -> bool:
         if entry.status == mf.GONE and self.target.refetch_tombstoned:
             return False
+        if entry.max_body_bytes is not None and entry.max_body_bytes < self.target.max_body_bytes:
+            return False  # over a cap that has since been raised: fetch it again
         return entry.object_key is None or self.store.exists(entry.object_key)
 
     def _fetch_page(self, url: str, prev: mf.ManifestEntry | None) -> mf.ManifestEntry:
         nk = keys.natural_key(url, self.date)
         base = prev or mf.ManifestEntry(url=url, natural_key=nk, status=mf.PENDING)
         obj_key = keys.raw_page_key(self.target.name, self.date, nk)
+        body: bytes | None = None
         if self.store.exists(obj_key):
+            try:
+                body = read_page(self.store, obj_key)
+            except (ObjectMissing, CorruptObject):
+                body = None  # gone meanwhile, or unreadable and now quarantined: fetch again
+        if body is not None:
             # Stored by an attempt that died before writing its manifest: the object is the
             # evidence, so rebuild the entry from it instead of fetching again.
-            body = gzip.decompress(self.store.get(obj_key))
             self._tally.outcome("reused")
             return mf.ManifestEntry(
                 url=url, natural_key=nk, status=mf.STORED, http_status=200,
@@ -237,20 +253,25 @@ class PartitionCrawler:
             if wrote:
                 self._tally.add(newly_stored=1, bytes_stored=len(body))
             self._tally.outcome("ok")
+            content_type = outcome.header("content-type")
             return base.with_attempt(
                 status=mf.STORED, http_status=outcome.status, failure_class=None, reason="",
                 object_key=obj_key, content_sha256=hashlib.sha256(body).hexdigest(),
                 bytes=len(body), fetched_at=fetched_at, due_at=None, **served,
+                encoding=sniff_encoding(body, content_type),
             )
         self._tally.outcome(verdict.failure.value)
         if verdict.failure is FailureClass.HARD:
             evidence = keys.evidence_key(self.target.name, self.date, nk)
             self.store.put_if_absent(evidence, _evidence(outcome))
-            self.tombstones.record(url, self.date, outcome.status, verdict.reason, evidence)
+            oversize = outcome.error is ErrorKind.TOO_LARGE
+            if not oversize:
+                # Over the cap is our limit, not the site's answer: gone for this day only.
+                self.tombstones.record(url, self.date, outcome.status, verdict.reason, evidence)
             return base.with_attempt(
                 status=mf.GONE, http_status=outcome.status, failure_class="D",
                 reason=verdict.reason, object_key=evidence, fetched_at=fetched_at, due_at=None,
-                **served,
+                max_body_bytes=self.target.max_body_bytes if oversize else None, **served,
             )
         wait = self._wait(verdict.failure, outcome)
         return base.with_attempt(
