@@ -78,11 +78,13 @@ def test_banned_proxy_is_rotated_and_the_pages_succeed_through_the_others(
     assert meta["stored"] == JOBS
     stats = sandbox.stats()
     by_client = stats["by_client_status"]
-    assert by_client["proxy-0"] == {"403": by_client["proxy-0"]["403"]}  # only bans there
+    # Only bans on proxy-0, but robots.txt (the sandbox never faults it; it takes the proxy
+    # route like the pages) may have gone through it.
+    robots = stats["by_target"]["robots.txt"]
+    assert set(by_client["proxy-0"]) <= {"403", "200"} and by_client["proxy-0"].get("200", 0) <= robots
     assert by_client["proxy-0"]["403"] >= 1
-    # Every page once through the healthy proxies, plus robots.txt (it takes the proxy route too).
-    ok = by_client["proxy-1"].get("200", 0) + by_client["proxy-2"].get("200", 0)
-    assert JOBS <= ok <= JOBS + stats["by_target"]["robots.txt"]
+    ok = sum(by_client[p].get("200", 0) for p in ("proxy-0", "proxy-1", "proxy-2"))
+    assert ok == JOBS + robots  # every page exactly once, through the healthy proxies
     assert "direct" not in by_client
     store = LocalObjectStore(fleet_env)
     assert list(store.list("state/proxies/jobs/"))  # the ban outlives the step
