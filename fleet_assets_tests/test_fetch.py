@@ -14,7 +14,8 @@ from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
 from fleet_assets.lib.crawl.proxies import Proxy
-from fleet_assets.lib.failures import DEFAULT_POLICIES, A, B, ConfigError, ErrorKind, Taxonomy
+from fleet_assets.lib.crawl.retry import DEFAULT_POLICIES
+from fleet_assets.lib.failures import A, B, ConfigError, ErrorKind, Taxonomy
 from fleet_assets.lib.http.fetcher import FetchSettings, HttpFetcher, error_kind
 from fleet_assets.lib.http.mock import MockTransport, Scripted
 from fleet_assets.lib.http.origins import target_policy
@@ -58,7 +59,7 @@ def test_a_proxy_that_refuses_connections_is_environmental(sandbox, fetcher):
     outcome = fetcher.fetch(sandbox.url + URL, proxy=dead)
     assert outcome.error is ErrorKind.PROXY_ERROR
     verdict = Taxonomy().classify(outcome)
-    assert verdict.failure is B and verdict.rotate_proxy
+    assert verdict.failure is B
     assert sandbox.stats()["total"] == 0
 
 

@@ -10,7 +10,8 @@ import threading
 import pytest
 
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
-from fleet_assets.lib.failures import DEFAULT_POLICIES, ErrorKind, Taxonomy
+from fleet_assets.lib.crawl.retry import DEFAULT_POLICIES
+from fleet_assets.lib.failures import ErrorKind, Taxonomy
 from fleet_assets.lib.http.fetcher import HttpFetcher
 from fleet_assets.lib.http.mock import MockTransport, Scripted
 from fleet_assets.lib.http.origins import BadURL, Offsite, Origin, OriginPolicy, parse, target_policy

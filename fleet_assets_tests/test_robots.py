@@ -10,6 +10,7 @@ from retry_support import targets_file
 
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
 from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
+from fleet_assets.lib.crawl.retry import DEFAULT_POLICIES
 from fleet_assets.lib.crawl.robots import (
     FLEET_USER_AGENT,
     CrawlDelays,
@@ -17,7 +18,7 @@ from fleet_assets.lib.crawl.robots import (
     product_token,
     wildcard_match,
 )
-from fleet_assets.lib.failures import DEFAULT_POLICIES, Taxonomy
+from fleet_assets.lib.failures import Taxonomy
 from fleet_assets.lib.http.fetcher import HttpFetcher
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import load_targets

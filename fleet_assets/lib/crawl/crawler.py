@@ -32,8 +32,8 @@ from urllib.parse import urlsplit
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.crawl.backoff import full_jitter, next_wait, parse_retry_after
-from fleet_assets.lib.crawl.listing import Discovery, ListingFailed, ListingPage, discover
+from fleet_assets.lib.crawl.backoff import ClassPolicy, full_jitter, next_wait, parse_retry_after
+from fleet_assets.lib.crawl.listing import Discovery, ListingPage, discover
 from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
 from fleet_assets.lib.crawl.ratelimit import HostLimiter
 from fleet_assets.lib.crawl.result import CrawlResult
@@ -41,10 +41,10 @@ from fleet_assets.lib.crawl.robots import CrawlDelays, RobotsPolicy
 from fleet_assets.lib.crawl.tombstones import TombstoneIndex
 from fleet_assets.lib.extract import sniff_encoding
 from fleet_assets.lib.failures import (
-    ClassPolicy,
     ErrorKind,
     FailureClass,
     FetchOutcome,
+    ListingFailed,
     ProxiesExhausted,
     Taxonomy,
     Verdict,
@@ -222,7 +222,7 @@ class PartitionCrawler:
             # RFC 9309: an unreachable robots.txt means "not now", not "never".
             wait = self._wait(FailureClass.TRANSIENT, None)
             self._tally.outcome("A")
-            return base.with_attempt(status=mf.PENDING, failure_class="A",
+            return base.with_attempt(status=mf.PENDING, failure_class=FailureClass.TRANSIENT,
                                      reason="robots.txt unreachable", due_at=self.clock() + wait)
         if not robots.allowed(url):
             self._tally.outcome("disallowed")
@@ -233,12 +233,12 @@ class PartitionCrawler:
             # A Crawl-delay over max_crawl_delay_seconds: one page per delay, the rest wait for a
             # later attempt instead of a sleep inside this step (no request, so no attempt).
             self._tally.outcome("deferred")
-            return replace(base, status=mf.PENDING, failure_class="A", due_at=due,
+            return replace(base, status=mf.PENDING, failure_class=FailureClass.TRANSIENT, due_at=due,
                            reason=f"robots.txt Crawl-delay {robots.crawl_delay:g} s")
         stone = None if self.target.refetch_tombstoned else self.tombstones.skip(url, self.date)
         if stone is not None:
             self._tally.outcome("tombstoned")
-            return replace(base, status=mf.GONE, http_status=stone.status, failure_class="D",
+            return replace(base, status=mf.GONE, http_status=stone.status, failure_class=FailureClass.HARD,
                            reason=f"tombstoned since {stone.first_seen_gone}: {stone.reason}",
                            object_key=stone.evidence_key, due_at=None)
         try:
@@ -269,13 +269,13 @@ class PartitionCrawler:
                 # Over the cap is our limit, not the site's answer: gone for this day only.
                 self.tombstones.record(url, self.date, outcome.status, verdict.reason, evidence)
             return base.with_attempt(
-                status=mf.GONE, http_status=outcome.status, failure_class="D",
+                status=mf.GONE, http_status=outcome.status, failure_class=FailureClass.HARD,
                 reason=verdict.reason, object_key=evidence, fetched_at=fetched_at, due_at=None,
                 max_body_bytes=self.target.max_body_bytes if oversize else None, **served,
             )
         wait = self._wait(verdict.failure, outcome)
         return base.with_attempt(
-            status=mf.PENDING, http_status=outcome.status, failure_class=verdict.failure.value,
+            status=mf.PENDING, http_status=outcome.status, failure_class=verdict.failure,
             reason=verdict.reason, fetched_at=fetched_at, due_at=self.clock() + wait, **served,
         )
 
@@ -283,8 +283,8 @@ class PartitionCrawler:
         self._tally.outcome("B")
         with self._tally.lock:
             self._tally.exhausted_until = exc.until
-        return base.with_attempt(status=mf.PENDING, failure_class="B", reason=str(exc),
-                                 due_at=exc.until)
+        return base.with_attempt(status=mf.PENDING, failure_class=FailureClass.ENVIRONMENTAL,
+                                 reason=str(exc), due_at=exc.until)
 
     # -- plumbing ----------------------------------------------------------------------------
     def _fetch(self, url: str) -> tuple[FetchOutcome, Verdict]:

@@ -45,7 +45,7 @@ from urllib3 import exceptions as u3
 
 from fleet_assets.lib.crawl.proxies import Proxy
 from fleet_assets.lib.crawl.robots import FLEET_USER_AGENT
-from fleet_assets.lib.failures import ConfigError, ErrorKind, FetchOutcome
+from fleet_assets.lib.failures import ConfigError, ErrorKind, FetchOutcome, FleetError
 from fleet_assets.lib.http.deadline import Deadline
 from fleet_assets.lib.http.origins import BadURL, Offsite, OriginPolicy, ParsedURL, parse
 from fleet_assets.lib.http.transport import Request, Response, Transport, Urllib3Transport
@@ -80,7 +80,7 @@ class FetchSettings:
                 raise ConfigError(f"{name}: {v!r} is not an integer >= {low}")
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(FleetError):
     """A body over ``max_body_bytes``, declared or decoded (a gzip bomb stops at the cap)."""
 
 
