@@ -55,6 +55,10 @@ Exceptions (callers branch on the class, never on the message)::
      ├── ObjectMissing               no object at that key; also a KeyError
      ├── CorruptObject               a stored object fails its check, quarantined (``store/base.py``)
      ├── BodyTooLarge                a body passed the cap; the fetcher reports ``too_large``
+     ├── BadURL                      not an http(s) URL, or a trick (backslash, user info);
+     │                               also a ValueError (``http/origins.py``): ``invalid_url``
+     ├── Offsite                     outside the target's origins, or resolved to a refused
+     │                               address (``http/origins.py``): the fetcher reports ``offsite``
      ├── CliError                    bad command-line input; ``fleet`` prints it (``cli/common.py``)
      │    └── BackfillError          a backfill could not be launched or followed
      └── FetchFailed(failure_class, reason)

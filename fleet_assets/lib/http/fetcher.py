@@ -84,10 +84,6 @@ class BodyTooLarge(FleetError):
     """A body over ``max_body_bytes``, declared or decoded (a gzip bomb stops at the cap)."""
 
 
-class _DeadlinePassed(Exception):
-    pass
-
-
 class HttpFetcher:
     """The fleet's fetcher: one redirect loop, one body reader, one error table."""
 
@@ -178,7 +174,7 @@ class HttpFetcher:
         except BodyTooLarge:
             error = ErrorKind.TOO_LARGE
         except Exception as exc:
-            error = ErrorKind.READ_TIMEOUT if deadline.expired or isinstance(exc, _DeadlinePassed) \
+            error = ErrorKind.READ_TIMEOUT if deadline.expired \
                 else error_kind(exc, proxied=proxy is not None, reading_body=True)
             if error is None:
                 resp.close()
@@ -230,7 +226,7 @@ def read_capped(resp: Response, cap: int, headers: Mapping[str, str], deadline: 
             raise BodyTooLarge
         parts.append(chunk)
         if deadline.expired:
-            raise _DeadlinePassed
+            raise TimeoutError("the page's deadline passed")  # read_timeout, like a slow socket
     return b"".join(parts)
 
 

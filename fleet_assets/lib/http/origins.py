@@ -29,15 +29,17 @@ from dataclasses import dataclass
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
+from fleet_assets.lib.failures import FleetError
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _FORBIDDEN = re.compile(r"[\\\x00-\x20\x7f]")
 
 
-class BadURL(ValueError):
+class BadURL(FleetError, ValueError):
     """Not a URL the fleet fetches: malformed, not http(s), or carrying a trick."""
 
 
-class Offsite(Exception):
+class Offsite(FleetError):
     """A URL (or the address it resolved to) outside the target's origins."""
 
 
