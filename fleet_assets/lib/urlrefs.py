@@ -120,8 +120,12 @@ def _nth_mark(marked: str, n: int) -> int:
 
 
 def request_url(url: str, environ: Mapping[str, str] | None = None) -> str:
-    """The URL to send: the references a stored URL kept, expanded (never store the result)."""
-    return expand_env(url, "request URL", environ) if "${" in url else url
+    """The URL to send: the references a stored URL kept, expanded (never store the result).
+
+    They sit in the user info, path or query, so each value is percent-encoded: a secret with
+    ``&``, ``#`` or ``@`` stays one component instead of rewriting the URL.
+    """
+    return expand_env(url, "request URL", environ, quote_values=True) if "${" in url else url
 
 
 def redact(text: str, stored: str, environ: Mapping[str, str] | None = None) -> str:
@@ -131,7 +135,9 @@ def redact(text: str, stored: str, environ: Mapping[str, str] | None = None) -> 
     for m in _REF.finditer(stored):
         value = env.get(m.group(1), m.group(2) or "")
         if len(value) >= 3:  # shorter values would rewrite ordinary characters of the URL
-            text = text.replace(value, m.group(0))
+            # Sent percent-encoded (request_url); a server may echo either form.
+            for form in {quote(value, safe=""), quote(value), value}:
+                text = text.replace(form, m.group(0))
     return text
 
 
