@@ -34,6 +34,7 @@ from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.backoff import ClassPolicy, full_jitter, next_wait, parse_retry_after
 from fleet_assets.lib.crawl.listing import Discovery, ListingPage, discover
+from fleet_assets.lib.crawl.progress import Progress
 from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
 from fleet_assets.lib.crawl.ratelimit import HostLimiter
 from fleet_assets.lib.crawl.result import CrawlResult
@@ -93,10 +94,11 @@ class PartitionCrawler:
         attempt: int = 0,
         rng: random.Random | None = None,
         clock: Clock = time.time,
+        progress: Progress | None = None,
     ) -> None:
         self.target, self.date, self.store, self.fetcher = target, keys.check_date(date), store, fetcher
         self.taxonomy, self.policies, self.proxies = taxonomy, policies, proxies
-        self.attempt, self.clock = attempt, clock
+        self.attempt, self.clock, self.progress = attempt, clock, progress
         self.rng = rng or random.Random()
         self.limiter = HostLimiter(
             rate_per_second=target.politeness.requests_per_second,
@@ -158,8 +160,12 @@ class PartitionCrawler:
             else:
                 todo.append((url, prev))
         workers = max(1, min(self.target.politeness.max_concurrency, len(todo) or 1))
+        if self.progress is not None:
+            self.progress.start(len(urls), len(carried))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
-            fresh = list(pool.map(lambda item: self._fetch_page(*item), todo))
+            fresh = list(pool.map(lambda item: self._reported(self._fetch_page(*item)), todo))
+        if self.progress is not None:
+            self.progress.finish()
         entries = tuple(sorted([*carried.values(), *fresh], key=lambda e: e.url))
         self.store.put(keys.manifest_key(self.target.name, self.date), mf.dumps(entries))
         t = self._tally
@@ -180,6 +186,11 @@ class PartitionCrawler:
             listing_dead=discovery.dead,
             finished_at=self.clock(),
         )
+
+    def _reported(self, entry: mf.ManifestEntry) -> mf.ManifestEntry:
+        if self.progress is not None:
+            self.progress.page(entry)
+        return entry
 
     def _previous_manifest(self) -> dict[str, mf.ManifestEntry]:
         try:
