@@ -93,7 +93,7 @@ def test_env_references_expand_with_defaults(monkeypatch):
         (lambda d: d.update(targets=[]), "non-empty list"),
         (lambda d: d.update(extra=1), r"extra: unknown key at the top level"),
         (lambda d: d["targets"][0].update(taxonomy={"status": {"403": "Z"}}),
-         r"target 'shop': taxonomy\.status\.403"),
+         r"target 'shop'\.taxonomy: status\.403"),
         (lambda d: d["targets"][0].update(retry={"C": {"max_attempts": 2}}), "never retried"),
         (lambda d: d["targets"][0].update(retry={"A": {"max_attempts": 0}}), "max_attempts"),
     ],
@@ -159,7 +159,7 @@ def test_the_text_fixture_loads(tmp_path):
     ("    timeout_seconds: .inf", "target 'shop'.timeout_seconds"),
     ("    drift: {min_required_coverage: .nan}", "target 'shop'.drift.min_required_coverage"),
     ("    politeness: {requests_per_second: -.inf}", "politeness.requests_per_second"),
-    ("    retry: {A: {cap_seconds: .inf}}", "retry.A.cap_seconds"),
+    ("    retry: {A: {cap_seconds: .inf}}", "retry: A.cap_seconds"),
 ])
 def test_nan_and_inf_are_rejected_naming_the_field(tmp_path, line, where):
     with pytest.raises(TargetConfigError) as err:
@@ -302,6 +302,7 @@ def test_literal_proxy_credentials_are_refused_even_next_to_a_reference(monkeypa
     "http://${FLEET_T_USER}:hunter2@127.0.0.1:1/c",
     "http://127.0.0.1:1/c?api_key=hunter2&page=1",
     "http://127.0.0.1:1/c?page=1&token=hunter2",
+    "http://127.0.0.1:1/c?key=hunter2",
 ])
 def test_literal_credentials_in_a_target_url_are_refused(monkeypatch, url):
     monkeypatch.setenv("FLEET_T_USER", "u")
@@ -320,6 +321,12 @@ def test_a_secret_in_a_target_url_is_kept_as_a_reference_and_expanded_only_to_se
     assert stored == ["http://127.0.0.1:5/jobs/2025-01-02?api_key=${FLEET_T_KEY}"]
     assert t.request_url(stored[0]) == "http://127.0.0.1:5/jobs/2025-01-02?api_key=s3cr3t-value"
     assert "s3cr3t" not in repr(t)
+
+
+def test_ordinary_query_parameters_are_not_mistaken_for_secrets():
+    url = "http://127.0.0.1:1/c?sortkey=price&monkey=1&page=2"
+    t = parse_targets(_with(lambda d: d["targets"][0]["listing"].update(start_url=url)))
+    assert t["shop"].listing.start_url == url
 
 
 def test_a_secret_reference_must_be_set_at_load(monkeypatch):
@@ -355,3 +362,12 @@ def test_a_secret_is_sent_percent_encoded_and_redacted_in_any_echo(monkeypatch):
     assert sent == "http://127.0.0.1:5/x?key=a%26b%23c%2Fd%20e&page=2"
     for echo in (sent, "http://127.0.0.1:5/y?k=a&b#c/d e", "http://h/?k=a%26b%23c/d%20e"):
         assert "a&b" not in redact(echo, stored) and "a%26b" not in redact(echo, stored)
+
+
+def test_failure_rule_mistakes_are_reported_with_the_other_fields():
+    doc = _with(lambda d: d["targets"][0].update(
+        retry={"C": {"max_attempts": 2}}, taxonomy={"status": {"403": "Z"}}, timeout_seconds=-1))
+    with pytest.raises(TargetConfigError) as err:
+        parse_targets(doc)
+    assert {p.where for p in err.value.problems} == {
+        "target 'shop'.retry", "target 'shop'.taxonomy", "target 'shop'.timeout_seconds"}
