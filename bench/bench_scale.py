@@ -42,7 +42,7 @@ import dagster as dg  # noqa: E402
 import yaml  # noqa: E402
 
 from fleet_assets.automation.partitions import TARGETS_PARTITIONS, fleet_partitions  # noqa: E402
-from fleet_assets.lib.home import REPO_ROOT  # noqa: E402
+from fleet_assets.settings import REPO_ROOT  # noqa: E402
 from fleet_assets.state import history  # noqa: E402
 from fleet_assets.state.circuit import record_verdict, reset_circuit  # noqa: E402
 

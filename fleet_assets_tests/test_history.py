@@ -14,7 +14,7 @@ from fleet_assets.automation.partitions import TARGETS_PARTITIONS, partition_key
 from fleet_assets.cli.launch import INGEST
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.home import REPO_ROOT
+from fleet_assets.settings import REPO_ROOT
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import load_targets
 from fleet_assets.resources import build_resources

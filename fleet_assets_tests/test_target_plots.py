@@ -13,7 +13,7 @@ import os
 import dagster as dg
 import pytest
 
-from fleet_assets.lib.home import REPO_ROOT
+from fleet_assets.settings import REPO_ROOT
 from fleet_assets.state import history
 from fleet_assets_tests.dagster_services import DagsterServices
 from fleet_assets_tests.test_operate import CHROMIUM, CHROMIUM_FLAGS, _require_browser, _skip_onboarding

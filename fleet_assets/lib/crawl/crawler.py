@@ -32,24 +32,26 @@ from urllib.parse import urlsplit
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.crawl.backoff import full_jitter, next_wait, parse_retry_after
-from fleet_assets.lib.crawl.listing import Discovery, ListingFailed, ListingPage, discover
+from fleet_assets.lib.crawl.backoff import ClassPolicy, full_jitter, next_wait, parse_retry_after
+from fleet_assets.lib.crawl.listing import Discovery, ListingPage, discover
+from fleet_assets.lib.crawl.progress import Progress
 from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
 from fleet_assets.lib.crawl.ratelimit import HostLimiter
 from fleet_assets.lib.crawl.result import CrawlResult
-from fleet_assets.lib.crawl.robots import RobotsPolicy
+from fleet_assets.lib.crawl.robots import CrawlDelays, RobotsPolicy
 from fleet_assets.lib.crawl.tombstones import TombstoneIndex
 from fleet_assets.lib.extract import sniff_encoding
 from fleet_assets.lib.failures import (
-    ClassPolicy,
     ErrorKind,
     FailureClass,
     FetchOutcome,
+    ListingFailed,
     ProxiesExhausted,
     Taxonomy,
     Verdict,
 )
 from fleet_assets.lib.http.fetcher import Fetcher
+from fleet_assets.lib.http.origins import target_policy
 from fleet_assets.lib.store.base import CorruptObject, ObjectMissing, ObjectStore
 from fleet_assets.lib.store.integrity import read_page
 from fleet_assets.lib.store.local import sweep_partials
@@ -92,10 +94,11 @@ class PartitionCrawler:
         attempt: int = 0,
         rng: random.Random | None = None,
         clock: Clock = time.time,
+        progress: Progress | None = None,
     ) -> None:
         self.target, self.date, self.store, self.fetcher = target, keys.check_date(date), store, fetcher
         self.taxonomy, self.policies, self.proxies = taxonomy, policies, proxies
-        self.attempt, self.clock = attempt, clock
+        self.attempt, self.clock, self.progress = attempt, clock, progress
         self.rng = rng or random.Random()
         self.limiter = HostLimiter(
             rate_per_second=target.politeness.requests_per_second,
@@ -103,6 +106,8 @@ class PartitionCrawler:
         )
         self._robots: dict[str, RobotsPolicy] = {}
         self._robots_lock = threading.Lock()
+        self._delays = CrawlDelays(target.politeness.max_crawl_delay_seconds)
+        self.origins = target_policy(target)
         self._tally = _Tally()
         self.tombstones = TombstoneIndex(store, target.name)
 
@@ -113,6 +118,14 @@ class PartitionCrawler:
 
     def _listing_page(self, url: str) -> ListingPage:
         try:
+            robots = self._robots_for(url)  # listing pages obey robots.txt like item pages
+            if robots.unreachable:
+                raise ListingFailed(url, FailureClass.TRANSIENT, "robots.txt unreachable",
+                                    self._wait(FailureClass.TRANSIENT, None))
+            if not robots.allowed(url):
+                self._tally.outcome("listing_disallowed")
+                raise ListingFailed(url, FailureClass.HARD, "robots.txt disallows this listing page",
+                                    0.0)
             outcome, verdict = self._fetch(url)
         except ProxiesExhausted as exc:
             raise ListingFailed(url, FailureClass.ENVIRONMENTAL, str(exc),
@@ -134,7 +147,10 @@ class PartitionCrawler:
         listing_before = self._tally.requests
         discovery = self.discover()
         listing_requests = self._tally.requests - listing_before
-        urls = discovery.urls
+        # Links to another origin (scheme, host or port) are never fetched, only counted.
+        urls = [u for u in discovery.urls if self.origins.allows(self.target.request_url(u))]
+        if len(urls) < len(discovery.urls):
+            self._tally.outcomes["offsite_links"] += len(discovery.urls) - len(urls)
         carried: dict[str, mf.ManifestEntry] = {}
         todo: list[tuple[str, mf.ManifestEntry | None]] = []
         for url in urls:
@@ -144,8 +160,12 @@ class PartitionCrawler:
             else:
                 todo.append((url, prev))
         workers = max(1, min(self.target.politeness.max_concurrency, len(todo) or 1))
+        if self.progress is not None:
+            self.progress.start(len(urls), len(carried))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
-            fresh = list(pool.map(lambda item: self._fetch_page(*item), todo))
+            fresh = list(pool.map(lambda item: self._reported(self._fetch_page(*item)), todo))
+        if self.progress is not None:
+            self.progress.finish()
         entries = tuple(sorted([*carried.values(), *fresh], key=lambda e: e.url))
         self.store.put(keys.manifest_key(self.target.name, self.date), mf.dumps(entries))
         t = self._tally
@@ -166,6 +186,11 @@ class PartitionCrawler:
             listing_dead=discovery.dead,
             finished_at=self.clock(),
         )
+
+    def _reported(self, entry: mf.ManifestEntry) -> mf.ManifestEntry:
+        if self.progress is not None:
+            self.progress.page(entry)
+        return entry
 
     def _previous_manifest(self) -> dict[str, mf.ManifestEntry]:
         try:
@@ -201,32 +226,38 @@ class PartitionCrawler:
                 bytes=len(body), attempts=max(base.attempts, 1), fetched_at=base.fetched_at,
                 outcomes=dict(base.outcomes) or {"ok": 1},  # the lost attempt that stored it
             )
-        robots = self._robots_for(url)
+        try:
+            robots = self._robots_for(url)
+        except ProxiesExhausted as exc:
+            return self._exhausted(base, exc)
         if robots.unreachable:
             # RFC 9309: an unreachable robots.txt means "not now", not "never".
             wait = self._wait(FailureClass.TRANSIENT, None)
             self._tally.outcome("A")
-            return base.with_attempt(status=mf.PENDING, failure_class="A",
+            return base.with_attempt(status=mf.PENDING, failure_class=FailureClass.TRANSIENT,
                                      reason="robots.txt unreachable", due_at=self.clock() + wait)
         if not robots.allowed(url):
             self._tally.outcome("disallowed")
             return base.with_attempt(status=mf.DISALLOWED, reason="robots.txt disallows",
                                      failure_class=None, due_at=None)
+        due = self._delays.claim(urlsplit(url).netloc, robots.crawl_delay, self.clock())
+        if due is not None:
+            # A Crawl-delay over max_crawl_delay_seconds: one page per delay, the rest wait for a
+            # later attempt instead of a sleep inside this step (no request, so no attempt).
+            self._tally.outcome("deferred")
+            return replace(base, status=mf.PENDING, failure_class=FailureClass.TRANSIENT, due_at=due,
+                           reason=f"robots.txt Crawl-delay {robots.crawl_delay:g} s")
         stone = None if self.target.refetch_tombstoned else self.tombstones.skip(url, self.date)
         if stone is not None:
             self._tally.outcome("tombstoned")
-            return replace(base, status=mf.GONE, http_status=stone.status, failure_class="D",
+            return replace(base, status=mf.GONE, http_status=stone.status, failure_class=FailureClass.HARD,
                            reason=f"tombstoned since {stone.first_seen_gone}: {stone.reason}",
                            object_key=stone.evidence_key, due_at=None)
         try:
             outcome, verdict = self._fetch(url)
         except ProxiesExhausted as exc:
-            self._tally.outcome("B")
-            with self._tally.lock:
-                self._tally.exhausted_until = exc.until
-            return base.with_attempt(
-                status=mf.PENDING, failure_class="B", reason=str(exc), due_at=exc.until,
-            )
+            return self._exhausted(base, exc)
+        served = mf.response_fields(outcome)
         fetched_at = dt.datetime.fromtimestamp(self.clock(), dt.UTC).isoformat(timespec="seconds")
         if verdict.failure is None:
             body = outcome.body or b""
@@ -238,8 +269,7 @@ class PartitionCrawler:
             return base.with_attempt(
                 status=mf.STORED, http_status=outcome.status, failure_class=None, reason="",
                 object_key=obj_key, content_sha256=hashlib.sha256(body).hexdigest(),
-                bytes=len(body), fetched_at=fetched_at, due_at=None,
-                final_url=outcome.effective_url, content_type=content_type,
+                bytes=len(body), fetched_at=fetched_at, due_at=None, **served,
                 encoding=sniff_encoding(body, content_type),
             )
         self._tally.outcome(verdict.failure.value)
@@ -251,15 +281,22 @@ class PartitionCrawler:
                 # Over the cap is our limit, not the site's answer: gone for this day only.
                 self.tombstones.record(url, self.date, outcome.status, verdict.reason, evidence)
             return base.with_attempt(
-                status=mf.GONE, http_status=outcome.status, failure_class="D",
+                status=mf.GONE, http_status=outcome.status, failure_class=FailureClass.HARD,
                 reason=verdict.reason, object_key=evidence, fetched_at=fetched_at, due_at=None,
-                max_body_bytes=self.target.max_body_bytes if oversize else None,
+                max_body_bytes=self.target.max_body_bytes if oversize else None, **served,
             )
         wait = self._wait(verdict.failure, outcome)
         return base.with_attempt(
-            status=mf.PENDING, http_status=outcome.status, failure_class=verdict.failure.value,
-            reason=verdict.reason, fetched_at=fetched_at, due_at=self.clock() + wait,
+            status=mf.PENDING, http_status=outcome.status, failure_class=verdict.failure,
+            reason=verdict.reason, fetched_at=fetched_at, due_at=self.clock() + wait, **served,
         )
+
+    def _exhausted(self, base: mf.ManifestEntry, exc: ProxiesExhausted) -> mf.ManifestEntry:
+        self._tally.outcome("B")
+        with self._tally.lock:
+            self._tally.exhausted_until = exc.until
+        return base.with_attempt(status=mf.PENDING, failure_class=FailureClass.ENVIRONMENTAL,
+                                 reason=str(exc), due_at=exc.until)
 
     # -- plumbing ----------------------------------------------------------------------------
     def _fetch(self, url: str) -> tuple[FetchOutcome, Verdict]:
@@ -274,6 +311,8 @@ class PartitionCrawler:
             outcome = redact_outcome(
                 self.fetcher.fetch(self.target.request_url(url), proxy=proxy), url)
         verdict = self.taxonomy.classify(outcome)
+        if outcome.error in (ErrorKind.OFFSITE, ErrorKind.REDIRECT_REFUSED):
+            self._tally.outcome("offsite")  # refused, never fetched (lib/http/origins.py)
         if verdict.failure is FailureClass.ENVIRONMENTAL and proxy is not None:
             # A Retry-After says how long this client must rest; without one, the pool's cooldown.
             retry_after = parse_retry_after(
@@ -302,13 +341,19 @@ class PartitionCrawler:
         with self._robots_lock:
             policy = self._robots.get(origin)
             if policy is None:
-                outcome = self.fetcher.fetch(f"{origin}/robots.txt")
-                self._tally.add(requests=1)
+                # The same route as the pages: a proxy of the pool, the host's rate limit.
+                proxy: Proxy | None = None
+                if self.proxies is not None and self.proxies.size:
+                    proxy = self.proxies.pick_or_raise(self.target.name)
+                with self.limiter.slot(parts.netloc):
+                    self._tally.add(requests=1)
+                    outcome = self.fetcher.fetch(f"{origin}/robots.txt", proxy=proxy)
                 policy = RobotsPolicy.from_response(outcome.status, outcome.body)
                 if not policy.unreachable:
                     self._robots[origin] = policy
-                if policy.crawl_delay:
-                    self.limiter.set_min_interval(parts.netloc, policy.crawl_delay)
+                interval = self._delays.interval(policy.crawl_delay)
+                if interval:
+                    self.limiter.set_min_interval(parts.netloc, interval)
         return policy
 
 
