@@ -14,11 +14,11 @@ from fleet_assets.automation.partitions import TARGETS_PARTITIONS, partition_key
 from fleet_assets.cli.launch import INGEST
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
-from fleet_assets.settings import REPO_ROOT
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import load_targets
 from fleet_assets.resources import build_resources
 from fleet_assets.resources.fetcher import FetcherResource
+from fleet_assets.settings import REPO_ROOT
 from fleet_assets.state import history
 
 DATES = ["2025-06-09", "2025-06-10", "2025-06-11"]
