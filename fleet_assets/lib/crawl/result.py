@@ -29,6 +29,7 @@ class CrawlResult:
     proxies_burned: int = 0  # burned for this target when the attempt ended
     listing_failure: ListingFailed | None = None  # the listing page still to fetch, if any
     finished_at: float = 0.0
+    budget_wait_seconds: float = 0.0  # waited for the fleet's per-host budget, all threads
 
     @property
     def pending(self) -> tuple[mf.ManifestEntry, ...]:
