@@ -45,6 +45,7 @@ from fleet_assets.sandbox import SandboxProcess
 
 REPO = Path(__file__).resolve().parents[1]
 START = "2025-06-01"
+os.environ.setdefault("FLEET_START_DATE", "2025-01-01")  # the worker's partitions include START
 # The repository's targets with a larger attempt budget: with bans and 429s each burning a
 # proxy, an attempt ends as soon as all 3 proxies are cooling down, so B needs more attempts.
 RETRY = {"A": {"max_attempts": 10}, "B": {"max_attempts": 30}}

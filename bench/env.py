@@ -24,6 +24,9 @@ from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import Target, load_targets
 
 DATE = "2025-06-10"
+# The bench days are in 2025: the partitions (read at import, here and in child processes)
+# must start before them.
+os.environ.setdefault("FLEET_START_DATE", "2025-01-01")
 SHOP_FIELDS = {
     "sku": {"css": "span.sku", "type": "str"},
     "title": {"xpath": "//h1[@class='title']", "type": "str"},

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+# The tests' sandbox days are in 2025; the partitions (read at import) must include them,
+# here and in every Dagster process a test starts.
+os.environ.setdefault("FLEET_START_DATE", "2025-01-01")
 
 from fleet_assets.sandbox import SandboxProcess
 

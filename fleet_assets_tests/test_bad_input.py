@@ -38,6 +38,7 @@ from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import TargetConfigError, load_targets, parse_targets
 
 CAP = 200_000
+SECRET = "s3cr3t-value-42"
 DATE = "2025-06-10"
 PRODUCT = (b'<html><head><title>p</title></head><body><h1 class="title">Copper Kettle</h1>'
            b'<span class="sku">SKU-1</span><span class="price">$12.50</span></body></html>')
@@ -107,6 +108,12 @@ class Hostile(http.server.BaseHTTPRequestHandler):
             "/same-host": lambda: self._send(302, headers=[("Location", "/product")]),
             "/gone": lambda: self._send(404, b"<h1>gone</h1>"),
         }
+        if p.startswith("/keyed"):  # a site that wants ?api_key=<SECRET>, and echoes it
+            if "api_key=" + SECRET not in p:
+                return self._send(403, b"no key")
+            if p.startswith("/keyed-redirect"):
+                return self._send(302, headers=[("Location", p.replace("-redirect", ""))])
+            return self._send(200, PRODUCT, [("Content-Type", "text/html"), ("X-Echo", p)])
         handler = routes.get(p) or (routes["/chain"] if p.startswith("/chain") else None)
         if handler is None:
             self._send(404, b"no")
@@ -322,6 +329,25 @@ def test_crawler_classifies_hostile_pages_and_keeps_what_was_stored(hostile, tmp
     after = _snapshot(tmp_path)
     assert {k: after[k] for k in before} == before
     assert not [k for k in after if "/.tmp-" in k or k.startswith(".tmp-")]
+
+
+def test_a_secret_in_a_target_url_is_sent_but_never_stored(hostile, tmp_path, monkeypatch):
+    monkeypatch.setenv("FLEET_T_API_KEY", SECRET)
+    store = LocalObjectStore(tmp_path)
+    target = parse_targets({"targets": [{
+        "name": "t", "politeness": {"obey_robots": False},
+        "urls": [hostile + "/keyed-redirect?api_key=${FLEET_T_API_KEY}",
+                 hostile + "/keyed?n=2&api_key=${FLEET_T_API_KEY}"],
+        "record": {"fields": {"title": {"css": "h1.title"}}, "required": ["title"]}}]})["t"]
+    assert all("${FLEET_T_API_KEY}" in u for u in target.urls_for(DATE))
+    crawler = PartitionCrawler(target, DATE, store, PoolFetcher(FetchSettings(max_body_bytes=CAP)),
+                               Taxonomy(), policies_from({}))
+    result = crawler.run()
+    assert [e.status for e in result.entries] == [mf.STORED, mf.STORED]  # the key was sent
+    assert all(e.url.endswith("api_key=${FLEET_T_API_KEY}") for e in result.entries)
+    assert all(e.natural_key == keys.natural_key(e.url, DATE) for e in result.entries)
+    files = _snapshot(tmp_path)
+    assert files and not [k for k, v in files.items() if SECRET.encode() in v or SECRET in k]
 
 
 # -- targets.yaml -------------------------------------------------------------------------------

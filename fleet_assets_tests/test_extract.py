@@ -83,3 +83,81 @@ def test_links_are_absolute_deduplicated_and_http_only():
 def test_link_limit_caps_huge_listings():
     page = b"".join(b"<a class=p href='/i%d'>x</a>" % i for i in range(5000))
     assert len(extract_links(page, Selector(css="a.p", attr="href"), "http://h/", limit=100)) == 100
+
+
+# -- decoding like a browser: BOM, then the HTTP charset, then <meta>, then detection --------
+WORDS = {"cp1251": "Привет мир", "shift_jis": "日本語のページ", "iso-8859-1": "Crème brûlée",
+         "utf-16": "Ünïcode ☃"}
+
+
+def page_in(text: str, encoding: str, meta: str | None = None) -> bytes:
+    head = f'<head><meta charset="{meta}"></head>' if meta else ""
+    doc = (f"<html>{head}<body><h1 class='title'>{text}</h1><span class=sku>S</span>"
+           "<span class=price>1</span></body></html>")
+    return doc.encode(encoding)
+
+
+@pytest.mark.parametrize("encoding", ["cp1251", "shift_jis", "iso-8859-1"])
+def test_charset_only_in_the_http_header_is_used(encoding):
+    body = page_in(WORDS[encoding], encoding)
+    ex = extract_record(body, RULES, content_type=f"text/html; charset={encoding}")
+    assert ex.values["title"] == WORDS[encoding]
+    assert WORDS[encoding] in body.decode(ex.encoding)  # the encoding recorded is the one used
+
+
+@pytest.mark.parametrize("encoding", ["cp1251", "shift_jis", "iso-8859-1"])
+def test_charset_only_in_meta_is_used(encoding):
+    ex = extract_record(page_in(WORDS[encoding], encoding, meta=encoding), RULES,
+                        content_type="text/html")
+    assert ex.values["title"] == WORDS[encoding]
+
+
+def test_a_bom_wins_over_a_wrong_header():
+    body = page_in(WORDS["utf-16"], "utf-16")  # BOM first
+    ex = extract_record(body, RULES, content_type="text/html; charset=iso-8859-1")
+    assert ex.values["title"] == WORDS["utf-16"] and ex.encoding.startswith("utf-16")
+
+
+def test_the_http_charset_wins_over_meta():
+    body = page_in(WORDS["cp1251"], "cp1251", meta="utf-8")
+    ex = extract_record(body, RULES, content_type="text/html; charset=windows-1251")
+    assert ex.values["title"] == WORDS["cp1251"] and ex.encoding == "cp1251"
+
+
+def test_nothing_declared_is_detected():
+    assert extract_record(page_in("Crème", "cp1252"), RULES).values["title"] == "Crème"
+    assert extract_record(page_in("Crème", "utf-8"), RULES).encoding == "utf-8"
+
+
+# -- URLs resolve like a browser's: the final URL, then <base href> ---------------------------
+LINKY = RecordRules(
+    fields=(FieldRule("title", Selector(css="h1")),
+            FieldRule("image", Selector(css="img", attr="src")),
+            FieldRule("next", Selector(css="a.next", attr="href")),
+            FieldRule("doc", Selector(css="a.doc", attr="href"), "url"),
+            FieldRule("data", Selector(css="a.doc", attr="data-x"))),
+    required=("title",),
+)
+
+
+def test_link_attributes_and_url_fields_are_absolute_from_the_final_url():
+    body = (b"<h1>T</h1><img src='img/a.png'><a class=next href='?page=2'>n</a>"
+            b"<a class=doc href='../os.html#x' data-x='rel/path'>d</a>")
+    ex = extract_record(body, LINKY, "http://h/py/library/")
+    assert ex.values == {"title": "T", "image": "http://h/py/library/img/a.png",
+                         "next": "http://h/py/library/?page=2", "doc": "http://h/py/os.html",
+                         "data": "rel/path"}  # not a link attribute: as written
+
+
+def test_base_href_is_the_base_of_relative_links():
+    body = b"<head><base href='/static/v2/'></head><h1>T</h1><img src='a.png'><a class=doc href=b>"
+    ex = extract_record(body, LINKY, "http://h/page")
+    assert ex.values["image"] == "http://h/static/v2/a.png"
+    assert ex.values["doc"] == "http://h/static/v2/b"
+    assert extract_links(body, Selector(css="a.doc", attr="href"), "http://h/page") == [
+        "http://h/static/v2/b"]
+
+
+def test_url_fields_drop_what_is_not_a_web_url():
+    body = b"<h1>T</h1><a class=doc href='javascript:void(0)'>x</a>"
+    assert extract_record(body, LINKY, "http://h/").values["doc"] is None

@@ -53,7 +53,7 @@ def test_fleet_backfill_runs_3_targets_x_3_days_through_graphql_and_the_daemon(s
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=480,
     )
     assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}\n{services.logs()}"
-    lines = [line for line in proc.stdout.splitlines() if re.match(r"\s+\[\s*\d+\] ok ", line)]
+    lines = [line for line in proc.stdout.splitlines() if re.match(r"\s+\[\s*\d+/\d+\] ok ", line)]
     runs_per_partition = {p: sum(f" {p} " in line for line in lines) for p in
                           (f"{d}|{t}" for d in DATES for t in TARGETS)}
     assert all(n >= 1 for n in runs_per_partition.values()), proc.stdout  # a progress line each

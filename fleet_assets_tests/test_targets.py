@@ -1,9 +1,15 @@
 import copy
+import time
 
 import pytest
 
 from fleet_assets.lib.home import REPO_ROOT
-from fleet_assets.lib.targets import TargetConfigError, load_targets, parse_targets
+from fleet_assets.lib.targets import (
+    TargetConfigError,
+    load_targets,
+    parse_targets,
+    validate_targets_file,
+)
 
 GOOD = {
     "targets": [
@@ -66,7 +72,8 @@ def test_env_references_expand_with_defaults(monkeypatch):
     "mutate, message",
     [
         (lambda d: d["targets"][0].update(name="../../etc"), r"targets\[0\]\.name.*slug"),
-        (lambda d: d["targets"][0].update(colour="red"), r"target 'shop': unknown key\(s\) colour"),
+        (lambda d: d["targets"][0].update(colour="red"), 
+         r"target 'shop'\.colour: unknown key; allowed: .*listing"),
         (lambda d: d["targets"].append(copy.deepcopy(d["targets"][0])), "defined twice"),
         (lambda d: d["targets"][0]["record"]["fields"]["sku"].update(css="a[["),
          r"record\.fields\.sku: invalid CSS"),
@@ -81,12 +88,12 @@ def test_env_references_expand_with_defaults(monkeypatch):
         (lambda d: d["targets"][0]["listing"].update(start_url="${FLEET_UNSET_VAR_X}/x"),
          "FLEET_UNSET_VAR_X is not set"),
         (lambda d: d["targets"][0].update(proxies=["http://bob:hunter2@127.0.0.1:3128"]),
-         r"proxies: write proxy credentials as \$\{ENV_VAR\}"),
+         r"proxies\[0\]: literal credentials.*\$\{USER_VAR\}"),
         (lambda d: d["targets"][0].update(politeness={"max_concurrency": 0}), "max_concurrency"),
         (lambda d: d.update(targets=[]), "non-empty list"),
-        (lambda d: d.update(extra=1), r"unknown key\(s\) extra"),
+        (lambda d: d.update(extra=1), r"extra: unknown key at the top level"),
         (lambda d: d["targets"][0].update(taxonomy={"status": {"403": "Z"}}),
-         r"target 'shop'.taxonomy: .*403"),
+         r"target 'shop': taxonomy\.status\.403"),
         (lambda d: d["targets"][0].update(retry={"C": {"max_attempts": 2}}), "never retried"),
         (lambda d: d["targets"][0].update(retry={"A": {"max_attempts": 0}}), "max_attempts"),
     ],
@@ -115,3 +122,229 @@ def test_invalid_yaml_is_a_config_error(tmp_path):
     p.write_text("targets: [\n")
     with pytest.raises(TargetConfigError, match="not valid YAML"):
         load_targets(p)
+
+
+# -- validated as data, whole (issue 11 "Config", issue 10 defect 7) -----------------------------
+TEXT = """\
+targets:
+  - name: shop
+    description: "catalog"
+    urls: ["http://127.0.0.1:1/x/{date}"]
+    record:
+      fields:
+        sku: {css: "span.sku"}
+        price: {css: "span.price", type: float}
+      required: [sku]
+"""
+
+
+def _load_text(tmp_path, text):
+    p = tmp_path / "targets.yaml"
+    p.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return load_targets(p)
+
+
+def _problems(tmp_path, text):
+    p = tmp_path / "targets.yaml"
+    p.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return [str(x) for x in validate_targets_file(p)]
+
+
+def test_the_text_fixture_loads(tmp_path):
+    assert _load_text(tmp_path, TEXT)["shop"].record.field_names == ("sku", "price")
+
+
+@pytest.mark.parametrize("line, where", [
+    ("    timeout_seconds: .nan", "target 'shop'.timeout_seconds"),
+    ("    timeout_seconds: .inf", "target 'shop'.timeout_seconds"),
+    ("    drift: {min_required_coverage: .nan}", "target 'shop'.drift.min_required_coverage"),
+    ("    politeness: {requests_per_second: -.inf}", "politeness.requests_per_second"),
+    ("    retry: {A: {cap_seconds: .inf}}", "retry.A.cap_seconds"),
+])
+def test_nan_and_inf_are_rejected_naming_the_field(tmp_path, line, where):
+    with pytest.raises(TargetConfigError) as err:
+        _load_text(tmp_path, TEXT + line + "\n")
+    assert where in str(err.value) and "finite" in str(err.value)
+
+
+@pytest.mark.parametrize("line, where", [
+    ('    politeness: {obey_robots: "false"}', "target 'shop'.politeness.obey_robots"),
+    ('    refetch_tombstoned: "no"', "target 'shop'.refetch_tombstoned"),
+    ("    refetch_tombstoned: 1", "target 'shop'.refetch_tombstoned"),
+])
+def test_quoted_booleans_are_rejected_naming_the_field(tmp_path, line, where):
+    with pytest.raises(TargetConfigError) as err:
+        _load_text(tmp_path, TEXT + line + "\n")
+    assert where in str(err.value) and "without quotes" in str(err.value)
+
+
+def test_unquoted_yaml_booleans_still_load(tmp_path):
+    t = _load_text(tmp_path, TEXT + "    politeness: {obey_robots: no}\n")["shop"]
+    assert t.politeness.obey_robots is False
+
+
+@pytest.mark.parametrize("selector, words", [
+    ('{xpath: "//span[foo()]"}', ["unknown function foo()"]),
+    ('{xpath: "//nothing-here[my:fn(.)]"}', ["namespace prefix"]),
+    ('{xpath: "//span[@id=$sku]"}', ["undefined variable $sku"]),
+    ('{xpath: "//x:span"}', ["namespace prefix 'x'"]),
+    ('{css: "a:hover"}', [":hover never matches"]),
+    ('{css: "li:visited"}', [":visited never matches"]),
+    ('{css: "span::text"}', ["pseudo-element"]),
+])
+def test_selectors_that_cannot_work_are_rejected_at_load(tmp_path, selector, words):
+    text = TEXT.replace('sku: {css: "span.sku"}', f"sku: {selector}")
+    with pytest.raises(TargetConfigError) as err:
+        _load_text(tmp_path, text)
+    assert "target 'shop'.record.fields.sku" in str(err.value)
+    for w in words:
+        assert w in str(err.value)
+
+
+def test_three_mistakes_are_reported_together(tmp_path):
+    text = (TEXT.replace('{css: "span.price", type: float}', '{css: "span.price", type: money}')
+            + '    politeness: {obey_robots: "false"}\n    timeout_seconds: .nan\n')
+    with pytest.raises(TargetConfigError) as err:
+        _load_text(tmp_path, text)
+    wheres = [p.where for p in err.value.problems]
+    assert wheres == ["target 'shop'.politeness.obey_robots", "target 'shop'.timeout_seconds",
+                      "target 'shop'.record.fields.price.type"] or sorted(wheres) == sorted(
+        ["target 'shop'.politeness.obey_robots", "target 'shop'.timeout_seconds",
+         "target 'shop'.record.fields.price.type"])
+    assert str(err.value).startswith("3 problems")
+    assert len(_problems(tmp_path, text)) == 3
+
+
+def test_mistakes_in_two_targets_and_defaults_are_all_reported():
+    doc = copy.deepcopy(GOOD)
+    doc["defaults"] = {"max_body_bytes": "big"}
+    other = copy.deepcopy(GOOD["targets"][0])
+    other.update(name="news", refetch_tombstoned="yes")
+    doc["targets"][0]["colour"] = "red"
+    doc["targets"].append(other)
+    with pytest.raises(TargetConfigError) as err:
+        parse_targets(doc)
+    wheres = {p.where for p in err.value.problems}
+    assert wheres == {"defaults.max_body_bytes", "target 'shop'.colour",
+                      "target 'news'.refetch_tombstoned"}
+
+
+ALIAS_BOMB = """\
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+"""
+
+
+def test_an_alias_bomb_is_refused_fast_without_expanding_it(tmp_path):
+    lines = ALIAS_BOMB.splitlines()
+    bomb = "\n".join(lines[:-1]) + "\n"
+    text = bomb.replace("a: &a", "x: &a") + TEXT.replace('"catalog"', lines[-1].split(": ", 1)[1])
+    assert len(bomb) < 500
+    started = time.monotonic()
+    with pytest.raises(TargetConfigError, match="alias bomb"):
+        _load_text(tmp_path, text)
+    assert time.monotonic() - started < 2  # measured ~1 ms; the old loader ran 65 s to MemoryError
+
+
+@pytest.mark.parametrize("text, words", [
+    (b"targets:\n  - name: \xff\xfeshop\n", ["line 2", "not UTF-8", "save the file as UTF-8"]),
+    ("a: &a [*a]\ntargets: []\n", ["cycle"]),
+    ("x: " + "[" * 5000 + "]" * 5000 + "\n", ["nested"]),
+    (TEXT + "    timeout_seconds: 3\n    timeout_seconds: 4\n", ["duplicate key 'timeout_seconds'"]),
+    ("- just\n- a list\n", ["expected a mapping with 'targets:'"]),
+    ("targets: {shop: 1}\n", ["non-empty list"]),
+    ("targets: [shop]\n", ["targets[0]", "expected a mapping"]),
+    (TEXT.replace("required: [sku]", "required: sku"), ["record.required", "expected a list"]),
+    (TEXT.replace("fields:", "fields: [a, b]\n      xfields:"), ["record.fields"]),
+    (TEXT.replace('urls: ["http://127.0.0.1:1/x/{date}"]', 'urls: "http://127.0.0.1:1/x"'),
+     ["urls", "expected a list"]),
+    ("", ["expected a mapping"]),
+])
+def test_malformed_files_are_problems_not_tracebacks(tmp_path, text, words):
+    found = " | ".join(_problems(tmp_path, text))
+    for w in words:
+        assert w in found
+
+
+def test_an_oversized_file_is_refused_before_it_is_parsed(tmp_path):
+    found = _problems(tmp_path, TEXT + "#" * 1_100_000 + "\n")
+    assert len(found) == 1 and "larger than" in found[0]
+
+
+@pytest.mark.parametrize("name", ["date", "url", "natural_key", "item_key", "target",
+                                  "content_sha256", "data"])
+def test_field_names_that_collide_with_record_columns_are_rejected(name):
+    doc = _with(lambda d: d["targets"][0]["record"]["fields"].update({name: {"css": "b"}}))
+    with pytest.raises(TargetConfigError) as err:
+        parse_targets(doc)
+    assert f"target 'shop'.record.fields.{name} (the name)" in str(err.value)
+    assert f"page_{name}" in str(err.value)  # the fix
+
+
+@pytest.mark.parametrize("url", [
+    "http://${FLEET_T_USER}:hunter2@127.0.0.1:3128",
+    "http://alice:${FLEET_T_PASS}@127.0.0.1:3128",
+    "http://hunter2@127.0.0.1:3128",
+])
+def test_literal_proxy_credentials_are_refused_even_next_to_a_reference(monkeypatch, url):
+    monkeypatch.setenv("FLEET_T_USER", "u")
+    monkeypatch.setenv("FLEET_T_PASS", "p")
+    with pytest.raises(TargetConfigError) as err:
+        parse_targets(_with(lambda d: d["targets"][0].update(proxies=[url])))
+    assert "proxies[0]" in str(err.value) and "literal credentials" in str(err.value)
+    assert "hunter2" not in str(err.value) and "alice" not in str(err.value)
+
+
+@pytest.mark.parametrize("url", [
+    "http://${FLEET_T_USER}:hunter2@127.0.0.1:1/c",
+    "http://127.0.0.1:1/c?api_key=hunter2&page=1",
+    "http://127.0.0.1:1/c?page=1&token=hunter2",
+])
+def test_literal_credentials_in_a_target_url_are_refused(monkeypatch, url):
+    monkeypatch.setenv("FLEET_T_USER", "u")
+    with pytest.raises(TargetConfigError) as err:
+        parse_targets(_with(lambda d: d["targets"][0]["listing"].update(start_url=url)))
+    assert "listing.start_url" in str(err.value) and "hunter2" not in str(err.value)
+
+
+def test_a_secret_in_a_target_url_is_kept_as_a_reference_and_expanded_only_to_send(monkeypatch):
+    monkeypatch.setenv("FLEET_T_HOST", "http://127.0.0.1:5")
+    monkeypatch.setenv("FLEET_T_KEY", "s3cr3t-value")
+    url = "${FLEET_T_HOST}/jobs/{date}?api_key=${FLEET_T_KEY}"
+    t = parse_targets(_with(lambda d: (d["targets"][0].pop("listing"),
+                                       d["targets"][0].update(urls=[url]))))["shop"]
+    stored = t.urls_for("2025-01-02")
+    assert stored == ["http://127.0.0.1:5/jobs/2025-01-02?api_key=${FLEET_T_KEY}"]
+    assert t.request_url(stored[0]) == "http://127.0.0.1:5/jobs/2025-01-02?api_key=s3cr3t-value"
+    assert "s3cr3t" not in repr(t)
+
+
+def test_a_secret_reference_must_be_set_at_load(monkeypatch):
+    monkeypatch.delenv("FLEET_T_UNSET_KEY", raising=False)
+    with pytest.raises(TargetConfigError, match="FLEET_T_UNSET_KEY is not set"):
+        parse_targets(_with(lambda d: d["targets"][0]["listing"].update(
+            start_url="http://127.0.0.1:1/c?key=${FLEET_T_UNSET_KEY}")))
+
+
+def test_validate_targets_file_returns_no_problem_for_the_repository_file():
+    assert validate_targets_file(REPO_ROOT / "targets.yaml") == []
+
+
+def test_fleet_check_lists_every_problem_and_exits_2(tmp_path, capsys):
+    from fleet_assets.cli.main import main
+
+    bad = tmp_path / "targets.yaml"
+    bad.write_text(TEXT + '    politeness: {obey_robots: "false"}\n    timeout_seconds: .nan\n')
+    assert main(["check", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "2 problem(s)" in err and "obey_robots" in err and "timeout_seconds" in err
+    assert "Traceback" not in err
+    assert main(["check", str(REPO_ROOT / "targets.yaml")]) == 0
+    assert "3 target(s) OK" in capsys.readouterr().out

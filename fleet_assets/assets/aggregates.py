@@ -12,6 +12,7 @@ import time
 import dagster as dg
 import duckdb
 
+from fleet_assets.assets.meta import OWNERS, table_metadata, tags
 from fleet_assets.automation.partitions import fleet_partitions, split
 from fleet_assets.lib import keys, tables
 from fleet_assets.resources.store import STORE_OUTAGE_RETRY, ObjectStoreResource
@@ -25,6 +26,9 @@ from fleet_assets.state.circuit import guard
     retry_policy=STORE_OUTAGE_RETRY,
     group_name="aggregate",
     kinds={"duckdb", "parquet"},
+    owners=OWNERS,
+    tags=tags("aggregate", "parquet"),
+    metadata=table_metadata("aggregates"),
     # Same partition only: a d-1 edge would make every backfill of [a, b] also target
     # daily_aggregates for b+1, whose records do not exist. The previous day is read when present.
     deps=["extracted_records"],
@@ -99,6 +103,7 @@ def daily_aggregates(
     return dg.MaterializeResult(
         metadata={
             **{m: dg.MetadataValue.float(float(v)) for m, v in metrics.items() if v is not None},
+            "dagster/row_count": len(rows),
             "has_previous_day": has_previous,
             "table_key": table_key,
             "duration_seconds": dg.MetadataValue.float(round(time.monotonic() - started, 3)),

@@ -10,6 +10,7 @@ import json
 
 import dagster as dg
 
+from fleet_assets.assets.meta import OWNERS
 from fleet_assets.automation.partitions import TARGETS_PARTITIONS
 from fleet_assets.automation.sensors import max_recoveries
 from fleet_assets.lib import health
@@ -40,6 +41,8 @@ def fleet_health_table(instance: dg.DagsterInstance, configured: dict[str, Targe
 @dg.asset(
     group_name="health",
     kinds={"python", "json"},
+    owners=OWNERS,
+    tags={"stage": "health", "storage": "object-store"},
     deps=["raw_pages", "extracted_records"],
 )
 def fleet_health(

@@ -25,6 +25,7 @@ from typing import NoReturn
 
 import dagster as dg
 
+from fleet_assets.assets.meta import OWNERS, tags
 from fleet_assets.automation.partitions import fleet_partitions, split
 from fleet_assets.lib import keys, tables
 from fleet_assets.lib import manifest as mf
@@ -47,7 +48,10 @@ VERBS = {FailureClass.TRANSIENT: "retrying", FailureClass.ENVIRONMENTAL: "rotati
 @dg.asset(
     partitions_def=fleet_partitions,
     group_name="ingest",
-    kinds={"python", "storage"},
+    # What the objects are (gzip HTML bodies), not where they live: the store is local or S3.
+    kinds={"python", "html"},
+    owners=OWNERS,
+    tags=tags("ingest", "object-store"),
     retry_policy=UNCLASSIFIED_RETRY,
 )
 def raw_pages(
@@ -86,6 +90,15 @@ def raw_pages(
                        {"store_error": str(exc)}, pending=0, exhausted=False,
                        head="object store unavailable")
     metadata = _metadata(result, name, date, tomb_count)
+    dead = result.listing_dead
+    if dead is not None:
+        # The same request gives the same answer: no retry; the manifest is already written.
+        description = (f"listing start page {dead.url} is unusable ({dead.failure.value}): "
+                       f"{dead.reason}; check the target's listing.start_url and link selector")
+        context.log.error(description)
+        raise dg.Failure(description=description, allow_retries=False,
+                         metadata={**metadata, "failure_class": dead.failure.value,
+                                   "listing_url": dead.url})
     if result.complete:
         context.log.info(f"{name} {date}: complete, {result.counts()}")
         return dg.MaterializeResult(metadata=metadata)

@@ -18,7 +18,7 @@ import os
 
 import dagster as dg
 
-from fleet_assets.automation.jobs import ingest_job
+from fleet_assets.automation.jobs import NO_RERUN_OF_FAILED_STEPS, ingest_job
 from fleet_assets.automation.partitions import fleet_partitions
 
 DEFAULT_BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
@@ -46,7 +46,7 @@ def build_celery_job(config: dict):
         partitions_def=fleet_partitions,
         executor_def=celery_executor.configured(config, name="fleet_celery"),
         description="The ingest job with every step as a Celery task (see docs/deploy.md).",
-        tags={"fleet/executor": "celery"},
+        tags={"fleet/executor": "celery", **NO_RERUN_OF_FAILED_STEPS},
     )
 
 

@@ -3,6 +3,15 @@
 Reads a target's ``record`` rules (fields with ``css``/``xpath``, optional ``attr``, ``type``)
 and ``listing`` selectors. Parsing is forgiving (lxml's HTML parser recovers malformed markup)
 but never reaches the network and never expands entities into huge trees.
+
+Decoding follows a browser (WHATWG order, as Scrapy does through w3lib's
+``html_to_unicode``): a byte-order mark, then the HTTP ``Content-Type`` charset, then
+``<meta charset>`` / ``http-equiv``, then detection (strict UTF-8, else cp1252). The
+encoding used is reported (``Extraction.encoding``) so each page says how it was read.
+
+URLs: links, next pages, ``type: url`` fields and link attributes (``href``, ``src``, ...)
+resolve against the page's own URL, which is the URL *after redirects* the caller passes
+(``FetchOutcome.effective_url``), and against ``<base href>`` when the page has one.
 """
 
 from __future__ import annotations
@@ -19,19 +28,22 @@ from urllib.parse import urljoin, urlsplit
 from cssselect import SelectorError
 from lxml import etree, html
 from lxml.cssselect import CSSSelector
+from w3lib.encoding import html_to_unicode
 
 from fleet_assets.lib.targets import FieldRule, RecordRules, Selector
 
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?|[-+]?\.\d+")
 _TRUE = {"true", "yes", "1", "in stock", "available", "remote", "y"}
 _FALSE = {"false", "no", "0", "out of stock", "sold out", "unavailable", "onsite", "on-site", "n"}
+# Attributes whose value is a URL: an ``attr`` field reading one yields an absolute URL.
+LINK_ATTRS = frozenset({"href", "src", "action", "poster", "cite", "data-src", "data-href"})
 
 
 @dataclass(frozen=True)
 class Extraction:
     values: dict[str, Any]
     missing_required: tuple[str, ...]
+    encoding: str | None = None  # how the body was decoded; None for an empty body
 
     @property
     def complete(self) -> bool:
@@ -40,6 +52,15 @@ class Extraction:
     @property
     def found(self) -> tuple[str, ...]:
         return tuple(k for k, v in self.values.items() if v is not None)
+
+
+@dataclass(frozen=True)
+class Page:
+    """A parsed page: the lxml root, the base URL links resolve against, the encoding used."""
+
+    root: Any
+    base_url: str | None
+    encoding: str
 
 
 @lru_cache(maxsize=512)
@@ -59,49 +80,65 @@ def compile_selector(sel: Selector) -> etree.XPath:
     return _compile(sel.css, sel.xpath)
 
 
-@lru_cache(maxsize=32)
-def _parser(encoding: str) -> html.HTMLParser:
-    return html.HTMLParser(encoding=encoding, no_network=True, huge_tree=False,
-                           remove_comments=True, remove_pis=True)
+# lxml is given UTF-8 with the encoding forced: the text is already decoded, and a <meta>
+# naming another charset must not make lxml decode it a second time.
+_PARSER = html.HTMLParser(encoding="utf-8", no_network=True, huge_tree=False,
+                          remove_comments=True, remove_pis=True)
 
 
-def sniff_encoding(body: bytes) -> str:
-    """The document's charset: BOM, then <meta charset>, then utf-8, cp1252, latin-1."""
-    if body.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    m = _META_CHARSET.search(body[:4096])
-    if m:
-        try:
-            name = codecs.lookup(m.group(1).decode("ascii")).name
-        except (LookupError, UnicodeDecodeError):
-            name = None
-        # A declared charset is a claim: keep it only if the bytes agree.
-        if name and _decodes(body, name):
-            return name
-    for fallback in ("utf-8", "cp1252"):
-        if _decodes(body, fallback):
-            return fallback
-    return "latin-1"
-
-
-def _decodes(body: bytes, encoding: str) -> bool:
+def _detect(body: bytes) -> str:
+    """Last resort when nothing declares a charset: strict UTF-8, else cp1252 (never fails)."""
     try:
-        body.decode(encoding)
-    except (UnicodeDecodeError, LookupError):
-        return False
-    return True
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8"
 
 
-def parse_html(body: bytes, url: str | None = None) -> Any:
-    """Parse bytes into an lxml document; None for an empty or unparseable body."""
+def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
+    """``(encoding, text)``: BOM, then the HTTP charset, then <meta>, then detection."""
+    encoding, text = html_to_unicode(content_type, body, auto_detect_fun=_detect)
+    if (codecs.lookup(encoding).name == "utf-8" and "\ufffd" in text
+            and not body.startswith(codecs.BOM_UTF8) and _detect(body) != "utf-8"):
+        # The one lie servers commonly tell: "utf-8" over Latin-1 bytes. Other declared
+        # charsets are trusted (a stray bad byte in Shift_JIS must not turn it into cp1252).
+        return "cp1252", body.decode("cp1252", "replace")
+    return encoding, text
+
+
+def sniff_encoding(body: bytes, content_type: str | None = None) -> str:
+    """The encoding a browser would use for ``body`` served with ``content_type``."""
+    return decode_html(body, content_type)[0]
+
+
+def parse_page(body: bytes, url: str | None = None, content_type: str | None = None
+               ) -> Page | None:
+    """Decode and parse ``body``; None for an empty or unparseable body."""
     if not body or not body.strip():
         return None
+    encoding, text = decode_html(body, content_type)
     try:
-        return html.document_fromstring(body, parser=_parser(sniff_encoding(body)), base_url=url)
+        root = html.document_fromstring(text.encode("utf-8", "replace"), parser=_PARSER,
+                                        base_url=url)
     except (etree.ParserError, ValueError, LookupError):
         return None
+    return Page(root=root, base_url=_base(root, url), encoding=encoding)
+
+
+def parse_html(body: bytes, url: str | None = None, content_type: str | None = None) -> Any:
+    """Parse bytes into an lxml document; None for an empty or unparseable body."""
+    page = parse_page(body, url, content_type)
+    return None if page is None else page.root
+
+
+def _base(root: Any, url: str | None) -> str | None:
+    """``<base href>`` resolved against the page URL (the first one counts, as in browsers)."""
+    for href in root.xpath("//base/@href")[:1]:
+        try:
+            return urljoin(url or "", str(href).strip()) or url
+        except ValueError:
+            return url
+    return url
 
 
 def _text(node: Any) -> str:
@@ -112,7 +149,8 @@ def _text(node: Any) -> str:
     return " ".join(node.text_content().split())
 
 
-def select_first(doc: Any, sel: Selector) -> str | None:
+def select_first(doc: Any, sel: Selector, base_url: str | None = None) -> str | None:
+    """The first non-empty match; a link attribute (``LINK_ATTRS``) as an absolute URL."""
     try:
         result = compile_selector(sel)(doc)
     except etree.XPathEvalError:
@@ -124,12 +162,21 @@ def select_first(doc: Any, sel: Selector) -> str | None:
             if hasattr(node, "get"):
                 value = node.get(sel.attr)
                 if value is not None and value.strip():
+                    if sel.attr.lower() in LINK_ATTRS and base_url:
+                        return _join(base_url, value.strip())
                     return value.strip()
             continue
         text = _text(node)
         if text:
             return text
     return None
+
+
+def _join(base_url: str, raw: str) -> str:
+    try:
+        return urljoin(base_url, raw)
+    except ValueError:  # a malformed URL (``http://[bad``) stays as the page wrote it
+        return raw
 
 
 def coerce(raw: str | None, ftype: str) -> Any:
@@ -151,6 +198,8 @@ def coerce(raw: str | None, ftype: str) -> Any:
         if low in _FALSE:
             return False
         return None
+    if ftype == "url":
+        return absolute_url(raw, "")
     if ftype == "date":
         m = re.search(r"\d{4}-\d{2}-\d{2}", raw)
         if not m:
@@ -162,34 +211,50 @@ def coerce(raw: str | None, ftype: str) -> Any:
     raise ValueError(f"unknown field type {ftype!r}")
 
 
-def extract_field(doc: Any, rule: FieldRule) -> Any:
-    return coerce(select_first(doc, rule.selector), rule.type)
+def extract_field(page: Page, rule: FieldRule) -> Any:
+    raw = select_first(page.root, rule.selector, page.base_url)
+    if rule.type == "url" and raw is not None and page.base_url:
+        return absolute_url(raw, page.base_url)
+    return coerce(raw, rule.type)
 
 
-def extract_record(body: bytes, rules: RecordRules, url: str | None = None) -> Extraction:
-    doc = parse_html(body, url)
-    if doc is None:
+def extract_record(body: bytes, rules: RecordRules, url: str | None = None,
+                   content_type: str | None = None) -> Extraction:
+    """Typed field values of one page; ``url`` is the page's URL after redirects."""
+    page = parse_page(body, url, content_type)
+    if page is None:
         return Extraction(values={f.name: None for f in rules.fields},
                           missing_required=rules.required)
-    values = {f.name: extract_field(doc, f) for f in rules.fields}
+    return extract_from(page, rules)
+
+
+def extract_from(page: Page, rules: RecordRules) -> Extraction:
+    values = {f.name: extract_field(page, f) for f in rules.fields}
     missing = tuple(r for r in rules.required if values.get(r) is None)
-    return Extraction(values=values, missing_required=missing)
+    return Extraction(values=values, missing_required=missing, encoding=page.encoding)
 
 
 def extract_links(body: bytes, sel: Selector, base_url: str, limit: int = 100_000,
-                  hosts: Iterable[str] | None = None) -> list[str]:
+                  hosts: Iterable[str] | None = None, content_type: str | None = None
+                  ) -> list[str]:
     """Absolute http(s) links matched by ``sel``, in document order, deduplicated.
 
-    Only links to ``hosts`` (default: the listing page's own host) are kept: a listing is
-    untrusted input, and a link to another host (``http://169.254.169.254/``, an intranet
-    name) must not steer the crawler there, as a cross-host redirect may not either.
+    ``base_url`` is the URL the body came from (after redirects). Only links to ``hosts``
+    (default: that page's own host) are kept: a listing is untrusted input, and a link to
+    another host (``http://169.254.169.254/``, an intranet name) must not steer the crawler
+    there, as a cross-host redirect may not either.
     """
-    allowed = {h.lower() for h in hosts} if hosts is not None else {urlsplit(base_url).hostname}
-    doc = parse_html(body, base_url)
-    if doc is None:
-        return []
+    page = parse_page(body, base_url, content_type)
+    return [] if page is None else links_from(page, sel, limit, hosts)
+
+
+def links_from(page: Page, sel: Selector, limit: int = 100_000,
+               hosts: Iterable[str] | None = None) -> list[str]:
+    base = page.base_url or ""
+    page_host = urlsplit(page.root.getroottree().docinfo.URL or base).hostname
+    allowed = {h.lower() for h in hosts} if hosts is not None else {page_host}
     try:
-        nodes = compile_selector(sel)(doc)
+        nodes = compile_selector(sel)(page.root)
     except etree.XPathEvalError:
         return []
     out: dict[str, None] = {}
@@ -200,7 +265,7 @@ def extract_links(body: bytes, sel: Selector, base_url: str, limit: int = 100_00
             raw = node
         else:
             raw = node.get("href") if hasattr(node, "get") else None
-        url = absolute_url(raw, base_url)
+        url = absolute_url(raw, base)
         if url is not None and urlsplit(url).hostname in allowed:
             out.setdefault(url, None)
         if len(out) >= limit:
@@ -224,8 +289,9 @@ def absolute_url(raw: str | None, base_url: str) -> str | None:
     return parts._replace(fragment="").geturl()
 
 
-def first_link(body: bytes, sel: Selector, base_url: str) -> str | None:
-    links = extract_links(body, sel, base_url, limit=1)
+def first_link(body: bytes, sel: Selector, base_url: str,
+               content_type: str | None = None) -> str | None:
+    links = extract_links(body, sel, base_url, limit=1, content_type=content_type)
     return links[0] if links else None
 
 

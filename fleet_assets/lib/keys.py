@@ -50,6 +50,15 @@ def item_key(target: str, identity: str) -> str:
     return hashlib.sha256(f"{check_target(target)}|{identity}".encode()).hexdigest()
 
 
+def url_identity(url: str, date: str) -> str:
+    """The URL with the partition date replaced by ``{date}``: one page across days.
+
+    Used for tombstones and for the item identity of targets without ``record.id``, so a
+    URL such as ``/jobs/2025-06-10/job/3`` is the same item on 2025-06-11.
+    """
+    return url.replace(check_date(date), "{date}")
+
+
 def partition_prefix(target: str, date: str) -> str:
     return f"raw/{check_target(target)}/{check_date(date)}/"
 

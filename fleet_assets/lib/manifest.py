@@ -3,9 +3,13 @@
 Fields: ``url``, ``natural_key``, ``status`` (``stored`` | ``gone`` | ``pending`` |
 ``disallowed``), ``http_status``, ``failure_class`` (A-D or null), ``reason``,
 ``object_key``, ``content_sha256`` and ``bytes`` (of the decoded body), ``attempts``,
-``fetched_at``. The file is sorted by URL and serialised with sorted keys, so the same
-ledger is always the same bytes; ``fetched_at`` is the only wall-clock value and it is never
-part of a key. A re-run carries finished entries over unchanged.
+``fetched_at``; and what the server said of a stored page: ``final_url`` (after redirects:
+links and ``type: url`` fields resolve against it), ``content_type`` (its charset decodes
+the body) and ``encoding`` (the encoding the body was read with); ``max_body_bytes`` on a
+page that was over the size cap (a raised cap fetches it again). The file is sorted by URL
+and serialised with sorted keys, so the same ledger is always the same bytes;
+``fetched_at`` is the only wall-clock value and it is never part of a key. A re-run carries
+finished entries over unchanged.
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ class ManifestEntry:
     attempts: int = 0
     fetched_at: str | None = None
     due_at: float | None = None
+    final_url: str | None = None
+    content_type: str | None = None
+    encoding: str | None = None
+    max_body_bytes: int | None = None  # set on a page found over the cap: the cap then in force
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

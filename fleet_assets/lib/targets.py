@@ -1,4 +1,4 @@
-"""Targets as configuration: load and validate ``targets.yaml``.
+"""Targets as configuration: ``targets.yaml`` validated as data, whole, into frozen records.
 
 Reads, per target (see docs/targets-schema.md for the full file):
 ``name``, ``description``, exactly one of ``urls`` / ``listing``, ``record`` (``id``,
@@ -8,32 +8,39 @@ Reads, per target (see docs/targets-schema.md for the full file):
 ``proxies`` (list of proxy URLs, credentials only as ``${ENV_VAR}``),
 ``drift`` (check thresholds). A top-level ``defaults`` mapping is merged under every target.
 
-Strings may use ``${VAR}`` / ``${VAR:-default}`` (expanded at load) and ``{date}`` (expanded
-per partition). Every error names the target, the field and the fix; a target name is a
-slug and so can never escape its storage prefix.
+URLs may use ``${VAR}`` / ``${VAR:-default}`` (lib/urlrefs.py: the location expands at load,
+a reference elsewhere only for the request) and ``{date}`` (expanded per partition). The
+file is read by lib/config.py (size, UTF-8, aliases), its shape checked by the pydantic
+models of lib/target_spec.py; ``validate_targets_file`` returns every problem, the loaders
+raise ``TargetConfigError`` listing them all, each naming the target, the field and the fix.
+A target name is a slug and so can never escape its storage prefix.
 """
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from pydantic import ValidationError
 
-from fleet_assets.lib.failures import ConfigError, Taxonomy, policies_from
-from fleet_assets.lib.keys import check_target
+from fleet_assets.lib import urlrefs
+from fleet_assets.lib.config import Problem, TargetConfigError, problems_from, read_yaml
+from fleet_assets.lib.target_spec import (
+    MERGED_ONE_LEVEL,
+    DefaultsSpec,
+    SelectorSpec,
+    TargetSpec,
+)
+from fleet_assets.lib.urlrefs import expand_env
 
-FIELD_TYPES = ("str", "int", "float", "bool", "date")
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_SECRET_ENV = re.compile(r"\$\{[^}]*\}")
-
-
-class TargetConfigError(ConfigError):
-    """targets.yaml is invalid; the message names the target, the field and the fix."""
+__all__ = [
+    "DriftSettings", "FieldRule", "Listing", "Politeness", "Problem", "RecordRules", "Selector",
+    "Target", "TargetConfigError", "expand_env", "load_targets", "parse_targets",
+    "validate_targets", "validate_targets_file",
+]
+FIELD_TYPES = ("str", "int", "float", "bool", "date", "url")
 
 
 @dataclass(frozen=True)
@@ -105,231 +112,111 @@ class Target:
     drift: DriftSettings = field(default_factory=DriftSettings)
 
     def urls_for(self, date: str) -> list[str]:
+        """The day's URLs in stored form (secrets as ``${VAR}``): keys and manifests use these."""
         return [u.replace("{date}", date) for u in self.urls]
 
-
-def expand_env(text: str, where: str, environ: Mapping[str, str] | None = None) -> str:
-    env = os.environ if environ is None else environ
-
-    def sub(m: re.Match[str]) -> str:
-        name, default = m.group(1), m.group(2)
-        if name in env:
-            return env[name]
-        if default is not None:
-            return default
-        raise TargetConfigError(
-            f"{where}: environment variable {name} is not set; export {name}=... "
-            f"or write ${{{name}:-default}}"
-        )
-
-    return _ENV.sub(sub, text)
+    @staticmethod
+    def request_url(url: str) -> str:
+        """What to send for a stored URL: its remaining ``${VAR}`` references expanded."""
+        return urlrefs.request_url(url)
 
 
-_TARGET_KEYS = {
-    "name", "description", "urls", "listing", "record", "politeness", "max_body_bytes",
-    "timeout_seconds", "taxonomy", "retry", "proxies", "refetch_tombstoned", "drift",
-}
+
+def _selector(spec: SelectorSpec) -> Selector:
+    return Selector(css=spec.css, xpath=spec.xpath, attr=spec.attr)
 
 
-def _check_keys(obj: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(set(obj) - allowed)
-    if unknown:
-        raise TargetConfigError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
-        )
-
-
-def _mapping(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise TargetConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
-    return value
-
-
-def _selector(value: Any, where: str) -> Selector:
-    from fleet_assets.lib.extract import compile_selector  # validates the expression
-
-    spec = _mapping(value, where)
-    _check_keys(spec, {"css", "xpath", "attr", "type"}, where)
-    has_css, has_xpath = "css" in spec, "xpath" in spec
-    if has_css == has_xpath:
-        raise TargetConfigError(f"{where}: give exactly one of 'css' or 'xpath'")
-    expr = spec.get("css") if has_css else spec.get("xpath")
-    if not isinstance(expr, str) or not expr.strip():
-        raise TargetConfigError(f"{where}: the selector must be a non-empty string")
-    attr = spec.get("attr")
-    if attr is not None and not isinstance(attr, str):
-        raise TargetConfigError(f"{where}.attr: expected an attribute name")
-    sel = Selector(css=expr if has_css else None, xpath=expr if has_xpath else None, attr=attr)
-    try:
-        compile_selector(sel)
-    except ValueError as exc:
-        raise TargetConfigError(f"{where}: {exc}") from None
-    return sel
-
-
-def _positive(value: Any, where: str, kind: type, minimum: float) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-        raise TargetConfigError(f"{where}: expected a number >= {minimum}, got {value!r}")
-    return kind(value)
-
-
-def _record(value: Any, where: str) -> RecordRules:
-    spec = _mapping(value, where)
-    _check_keys(spec, {"id", "fields", "required"}, where)
-    fields_spec = _mapping(spec.get("fields"), f"{where}.fields")
-    if not fields_spec:
-        raise TargetConfigError(f"{where}.fields: list at least one field")
-    rules = []
-    for fname, fspec in fields_spec.items():
-        fwhere = f"{where}.fields.{fname}"
-        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", str(fname)):
-            raise TargetConfigError(f"{fwhere}: field names are lowercase identifiers")
-        ftype = _mapping(fspec, fwhere).get("type", "str")
-        if ftype not in FIELD_TYPES:
-            raise TargetConfigError(f"{fwhere}.type: {ftype!r} is not one of {FIELD_TYPES}")
-        rules.append(FieldRule(name=str(fname), selector=_selector(fspec, fwhere), type=ftype))
-    names = {r.name for r in rules}
-    required = spec.get("required", [])
-    if not isinstance(required, list) or not required:
-        raise TargetConfigError(f"{where}.required: list the fields every page must yield")
-    missing = [r for r in required if r not in names]
-    if missing:
-        raise TargetConfigError(f"{where}.required: {missing} are not defined under fields")
-    id_field = spec.get("id")
-    if id_field is not None and id_field not in names:
-        raise TargetConfigError(f"{where}.id: {id_field!r} is not defined under fields")
-    return RecordRules(fields=tuple(rules), required=tuple(required), id_field=id_field)
-
-
-def _target(raw: Any, defaults: Mapping[str, Any], index: int) -> Target:
-    spec = _mapping(raw, f"targets[{index}]")
-    name = spec.get("name")
-    try:
-        check_target(name)
-    except ValueError as exc:
-        raise TargetConfigError(f"targets[{index}].name: {exc}") from None
-    where = f"target {name!r}"
-    _check_keys(spec, _TARGET_KEYS, where)
-    merged: dict[str, Any] = {**defaults, **spec}
-    merged["politeness"] = {**defaults.get("politeness", {}), **spec.get("politeness", {})}
-    merged["drift"] = {**defaults.get("drift", {}), **spec.get("drift", {})}
-
-    if ("urls" in spec) == ("listing" in spec):
-        raise TargetConfigError(f"{where}: give exactly one of 'urls' or 'listing'")
-    urls: tuple[str, ...] = ()
+def _build(spec: TargetSpec) -> Target:
     listing = None
-    if "urls" in spec:
-        if not isinstance(spec["urls"], list) or not spec["urls"]:
-            raise TargetConfigError(f"{where}.urls: expected a non-empty list of URLs")
-        urls = tuple(_url(expand_env(str(u), f"{where}.urls"), f"{where}.urls") for u in spec["urls"])
-    else:
-        lspec = _mapping(spec["listing"], f"{where}.listing")
-        _check_keys(lspec, {"start_url", "link", "next_page", "max_pages"}, f"{where}.listing")
-        start = _url(expand_env(str(lspec.get("start_url", "")), f"{where}.listing.start_url"),
-                     f"{where}.listing.start_url")
-        listing = Listing(
-            start_url=start,
-            link=_selector(lspec.get("link"), f"{where}.listing.link"),
-            next_page=_selector(lspec["next_page"], f"{where}.listing.next_page")
-            if lspec.get("next_page") is not None
-            else None,
-            max_pages=_positive(lspec.get("max_pages", 100), f"{where}.listing.max_pages", int, 1),
-        )
-    pol = _mapping(merged["politeness"], f"{where}.politeness")
-    _check_keys(pol, {"max_concurrency", "requests_per_second", "obey_robots"}, f"{where}.politeness")
-    drift = _mapping(merged["drift"], f"{where}.drift")
-    _check_keys(drift, {"min_required_coverage", "volume_window", "volume_min_ratio",
-                        "volume_severity"}, f"{where}.drift")
-    if drift.get("volume_severity", "WARN") not in ("WARN", "ERROR"):
-        raise TargetConfigError(f"{where}.drift.volume_severity: use WARN or ERROR")
-    proxies = merged.get("proxies", [])
-    if not isinstance(proxies, list) or not all(isinstance(p, str) for p in proxies):
-        raise TargetConfigError(f"{where}.proxies: expected a list of proxy URLs")
-    for p in proxies:
-        if re.search(r"//[^/@$]*:[^/@$]+@", p):
-            raise TargetConfigError(
-                f"{where}.proxies: write proxy credentials as ${{ENV_VAR}} references, "
-                "never literally in targets.yaml"
-            )
-    taxonomy = _mapping(merged.get("taxonomy", {}), f"{where}.taxonomy")
-    retry = _mapping(merged.get("retry", {}), f"{where}.retry")
-    try:
-        Taxonomy().with_overrides(dict(taxonomy))
-    except ConfigError as exc:
-        raise TargetConfigError(f"{where}.taxonomy: {exc}") from None
-    try:
-        policies_from(dict(retry))
-    except ConfigError as exc:
-        raise TargetConfigError(f"{where}: {exc}") from None
+    if spec.listing is not None:
+        ls = spec.listing
+        listing = Listing(start_url=ls.start_url, link=_selector(ls.link),
+                          next_page=_selector(ls.next_page) if ls.next_page else None,
+                          max_pages=ls.max_pages)
+    rec = spec.record
     return Target(
-        name=name,
-        description=str(spec.get("description", "")),
-        urls=urls,
+        name=spec.name,
+        description=spec.description,
+        urls=tuple(spec.urls or ()),
         listing=listing,
-        record=_record(spec.get("record"), f"{where}.record"),
-        politeness=Politeness(
-            max_concurrency=_positive(pol.get("max_concurrency", 8),
-                                      f"{where}.politeness.max_concurrency", int, 1),
-            requests_per_second=_positive(pol.get("requests_per_second", 0),
-                                          f"{where}.politeness.requests_per_second", float, 0),
-            obey_robots=bool(pol.get("obey_robots", True)),
+        record=RecordRules(
+            fields=tuple(FieldRule(name, _selector(f), f.type) for name, f in rec.fields.items()),
+            required=tuple(rec.required),
+            id_field=rec.id,
         ),
-        max_body_bytes=_positive(merged.get("max_body_bytes", 2_000_000),
-                                 f"{where}.max_body_bytes", int, 1),
-        timeout_seconds=_positive(merged.get("timeout_seconds", 10.0),
-                                  f"{where}.timeout_seconds", float, 0.001),
-        taxonomy=taxonomy,
-        retry=retry,
-        proxies=tuple(proxies),
-        refetch_tombstoned=bool(merged.get("refetch_tombstoned", False)),
-        drift=DriftSettings(
-            min_required_coverage=_positive(drift.get("min_required_coverage", 0.9),
-                                            f"{where}.drift.min_required_coverage", float, 0),
-            volume_window=_positive(drift.get("volume_window", 7),
-                                    f"{where}.drift.volume_window", int, 1),
-            volume_min_ratio=_positive(drift.get("volume_min_ratio", 0.5),
-                                       f"{where}.drift.volume_min_ratio", float, 0),
-            volume_severity=drift.get("volume_severity", "WARN"),
-        ),
+        politeness=Politeness(**spec.politeness.model_dump()),
+        max_body_bytes=spec.max_body_bytes,
+        timeout_seconds=float(spec.timeout_seconds),
+        taxonomy=dict(spec.taxonomy),
+        retry=dict(spec.retry),
+        proxies=tuple(spec.proxies),
+        refetch_tombstoned=spec.refetch_tombstoned,
+        drift=DriftSettings(**spec.drift.model_dump()),
     )
 
 
-def _url(url: str, where: str) -> str:
-    if not re.match(r"^https?://[^/\s]+", url):
-        raise TargetConfigError(f"{where}: {url!r} is not an absolute http(s) URL")
-    return url
+def validate_targets(doc: Any, source: str = "targets.yaml") -> tuple[dict[str, Target],
+                                                                       list[Problem]]:
+    """The targets a parsed document defines, and every problem in it (both, never raising)."""
+    if not isinstance(doc, Mapping):
+        return {}, [Problem(source, "expected a mapping with 'targets:' (and optional "
+                                    "'defaults:'); see docs/targets-schema.md")]
+    problems = [Problem(f"{source}: {k}", "unknown key at the top level; allowed: defaults, targets")
+                for k in doc if k not in ("defaults", "targets")]
+    defaults = doc.get("defaults") or {}
+    try:
+        DefaultsSpec.model_validate(defaults)
+    except ValidationError as exc:
+        problems += problems_from(exc, "defaults", DefaultsSpec)
+        defaults = {}  # reported once here, not again under every target
+    raw_targets = doc.get("targets")
+    if not isinstance(raw_targets, list) or not raw_targets:
+        problems.append(Problem(f"{source}: targets", "'targets' must be a non-empty list of "
+                                                      "targets (- name: ...)"))
+        raw_targets = []
+    targets: dict[str, Target] = {}
+    for i, raw in enumerate(raw_targets):
+        if not isinstance(raw, Mapping):
+            problems.append(Problem(f"targets[{i}]", "expected a mapping (name:, record:, ...)"))
+            continue
+        name = raw.get("name")
+        where = f"target {name!r}" if isinstance(name, str) and name else f"targets[{i}]"
+        merged = {**defaults, **raw}
+        for key in MERGED_ONE_LEVEL:
+            if isinstance(defaults.get(key), Mapping) and isinstance(raw.get(key, {}), Mapping):
+                merged[key] = {**defaults[key], **raw.get(key, {})}
+        try:
+            spec = TargetSpec.model_validate(merged)
+        except ValidationError as exc:
+            found = problems_from(exc, where, TargetSpec)
+            # A bad name is reported by position: the name itself cannot be trusted.
+            problems += [Problem(f"targets[{i}].name", p.message) if p.where == f"{where}.name"
+                         else p for p in found]
+            continue
+        if spec.name in targets:
+            problems.append(Problem(f"{source}: target {spec.name!r}",
+                                    "is defined twice; give each target a unique name"))
+            continue
+        targets[spec.name] = _build(spec)
+    return targets, problems
 
 
 def parse_targets(doc: Any, source: str = "targets.yaml") -> dict[str, Target]:
-    root = _mapping(doc, source)
-    _check_keys(root, {"defaults", "targets"}, source)
-    defaults = _mapping(root.get("defaults", {}) or {}, f"{source}: defaults")
-    _check_keys(defaults, _TARGET_KEYS - {"name", "urls", "listing", "record", "description"},
-                f"{source}: defaults")
-    raw_targets = root.get("targets")
-    if not isinstance(raw_targets, list) or not raw_targets:
-        raise TargetConfigError(f"{source}: 'targets' must be a non-empty list")
-    targets: dict[str, Target] = {}
-    for i, raw in enumerate(raw_targets):
-        t = _target(raw, defaults, i)
-        if t.name in targets:
-            raise TargetConfigError(
-                f"{source}: target {t.name!r} is defined twice; give each target a unique name"
-            )
-        targets[t.name] = t
+    targets, problems = validate_targets(doc, source)
+    if problems:
+        raise TargetConfigError(problems, source)
     return targets
 
 
+def validate_targets_file(path: str | Path) -> list[Problem]:
+    """Every problem of a targets file (empty when it loads): what ``fleet check`` reports."""
+    try:
+        doc = read_yaml(path, missing_hint="set FLEET_TARGETS or create targets.yaml")
+    except TargetConfigError as exc:
+        return list(exc.problems)
+    return validate_targets(doc, str(path))[1]
+
+
 def load_targets(path: str | Path) -> dict[str, Target]:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TargetConfigError(
-            f"{p}: no such targets file; set FLEET_TARGETS or create targets.yaml"
-        ) from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise TargetConfigError(f"{p}: not valid YAML: {exc}") from None
-    return parse_targets(doc, str(p))
+    doc = read_yaml(path, missing_hint="set FLEET_TARGETS or create targets.yaml")
+    return parse_targets(doc, str(path))

@@ -34,14 +34,16 @@ from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.backoff import full_jitter, next_wait, parse_retry_after
 from fleet_assets.lib.crawl.budget import Deferred, HostBudget, Lease, MemoryBudget
-from fleet_assets.lib.crawl.listing import Discovery, ListingFailed, discover
+from fleet_assets.lib.crawl.listing import Discovery, ListingFailed, ListingPage, discover
 from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
 from fleet_assets.lib.crawl.ratelimit import Limits
 from fleet_assets.lib.crawl.result import CrawlResult
 from fleet_assets.lib.crawl.robots import RobotsPolicy
 from fleet_assets.lib.crawl.tombstones import TombstoneIndex
+from fleet_assets.lib.extract import sniff_encoding
 from fleet_assets.lib.failures import (
     ClassPolicy,
+    ErrorKind,
     FailureClass,
     FetchOutcome,
     ProxiesExhausted,
@@ -49,9 +51,11 @@ from fleet_assets.lib.failures import (
     Verdict,
 )
 from fleet_assets.lib.http.fetcher import Fetcher
-from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
+from fleet_assets.lib.store.base import CorruptObject, ObjectMissing, ObjectStore
+from fleet_assets.lib.store.integrity import read_page
 from fleet_assets.lib.store.local import sweep_partials
 from fleet_assets.lib.targets import Target
+from fleet_assets.lib.urlrefs import redact_outcome
 
 Clock = Callable[[], float]
 
@@ -120,7 +124,7 @@ class PartitionCrawler:
         """The day's URLs (``listing.py``); a failed listing page stops the walk, not the attempt."""
         return discover(self.target, self.date, self.store, self._listing_page)
 
-    def _listing_page(self, url: str) -> bytes:
+    def _listing_page(self, url: str) -> ListingPage:
         try:
             outcome, verdict = self._fetch(url)
         except HostDeferred as exc:
@@ -133,9 +137,10 @@ class PartitionCrawler:
                                 proxies_exhausted=True) from None
         if verdict.failure is not None:
             self._tally.outcome(f"listing_{verdict.failure.value}")
-            raise ListingFailed(url, verdict.failure, verdict.reason,
-                                self._wait(verdict.failure, outcome))
-        return outcome.body or b""
+            wait = self._wait(verdict.failure, outcome) if verdict.failure.retryable else 0.0
+            raise ListingFailed(url, verdict.failure, verdict.reason, wait)
+        return ListingPage(outcome.body or b"", outcome.effective_url,
+                           outcome.header("content-type"))
 
     # -- one attempt -------------------------------------------------------------------------
     def run(self) -> CrawlResult:
@@ -175,6 +180,7 @@ class PartitionCrawler:
             proxies_exhausted_until=t.exhausted_until,
             proxies_burned=len(self.proxies.burned(self.target.name)) if self.proxies else 0,
             listing_failure=discovery.failure,
+            listing_dead=discovery.dead,
             finished_at=self.clock(),
             budget_wait_seconds=t.budget_wait,
         )
@@ -189,16 +195,23 @@ class PartitionCrawler:
     def _still_stored(self, entry: mf.ManifestEntry) -> bool:
         if entry.status == mf.GONE and self.target.refetch_tombstoned:
             return False
+        if entry.max_body_bytes is not None and entry.max_body_bytes < self.target.max_body_bytes:
+            return False  # over a cap that has since been raised: fetch it again
         return entry.object_key is None or self.store.exists(entry.object_key)
 
     def _fetch_page(self, url: str, prev: mf.ManifestEntry | None) -> mf.ManifestEntry:
         nk = keys.natural_key(url, self.date)
         base = prev or mf.ManifestEntry(url=url, natural_key=nk, status=mf.PENDING)
         obj_key = keys.raw_page_key(self.target.name, self.date, nk)
+        body: bytes | None = None
         if self.store.exists(obj_key):
+            try:
+                body = read_page(self.store, obj_key)
+            except (ObjectMissing, CorruptObject):
+                body = None  # gone meanwhile, or unreadable and now quarantined: fetch again
+        if body is not None:
             # Stored by an attempt that died before writing its manifest: the object is the
             # evidence, so rebuild the entry from it instead of fetching again.
-            body = gzip.decompress(self.store.get(obj_key))
             self._tally.outcome("reused")
             return mf.ManifestEntry(
                 url=url, natural_key=nk, status=mf.STORED, http_status=200,
@@ -243,19 +256,26 @@ class PartitionCrawler:
             if wrote:
                 self._tally.add(newly_stored=1, bytes_stored=len(body))
             self._tally.outcome("ok")
+            content_type = outcome.header("content-type")
             return base.with_attempt(
                 status=mf.STORED, http_status=outcome.status, failure_class=None, reason="",
                 object_key=obj_key, content_sha256=hashlib.sha256(body).hexdigest(),
                 bytes=len(body), fetched_at=fetched_at, due_at=None,
+                final_url=outcome.effective_url, content_type=content_type,
+                encoding=sniff_encoding(body, content_type),
             )
         self._tally.outcome(verdict.failure.value)
         if verdict.failure is FailureClass.HARD:
             evidence = keys.evidence_key(self.target.name, self.date, nk)
             self.store.put_if_absent(evidence, _evidence(outcome))
-            self.tombstones.record(url, self.date, outcome.status, verdict.reason, evidence)
+            oversize = outcome.error is ErrorKind.TOO_LARGE
+            if not oversize:
+                # Over the cap is our limit, not the site's answer: gone for this day only.
+                self.tombstones.record(url, self.date, outcome.status, verdict.reason, evidence)
             return base.with_attempt(
                 status=mf.GONE, http_status=outcome.status, failure_class="D",
                 reason=verdict.reason, object_key=evidence, fetched_at=fetched_at, due_at=None,
+                max_body_bytes=self.target.max_body_bytes if oversize else None,
             )
         wait = self._wait(verdict.failure, outcome)
         if verdict.failure is FailureClass.TRANSIENT:
@@ -275,7 +295,9 @@ class PartitionCrawler:
         lease = self._lease(url)
         try:
             self._tally.add(requests=1)
-            outcome = self.fetcher.fetch(url, proxy=proxy)
+            # A secret in the URL (``?key=${VAR}``) is expanded for this request only.
+            outcome = redact_outcome(
+                self.fetcher.fetch(self.target.request_url(url), proxy=proxy), url)
         except BaseException:
             self.budget.release(lease, "aborted")
             raise

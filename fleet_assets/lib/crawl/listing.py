@@ -1,14 +1,31 @@
-"""The day's URL list of a listing target: walk the listing pages, resumable across attempts.
+"""The day's URL list of a target: walk the listing pages, resumable across attempts.
 
-Reads a target's ``listing``: ``start_url`` (``{date}`` expanded), ``link`` (the selector of
-item links), ``next_page`` (the selector of the next listing page), ``max_pages``.
+Reads a target's ``urls`` (``{date}`` expanded) or its ``listing``: ``start_url``
+(``{date}`` expanded), ``link`` (the selector of item links), ``next_page`` (the selector
+of the next listing page), ``max_pages``.
 
-Each listing page that loads is kept at ``raw/<target>/<date>/_listing/<key>.html.gz``
-(put-if-absent), so a retried attempt walks the stored pages again without a request and
-fetches from the page that failed. When the walk ends, the URL list is written once to
-``raw/<target>/<date>/_listing.json`` and later attempts read only that. A walk that stops
-at a failed page still returns the links found so far, so their pages are fetched in the
-same attempt while the listing page waits for its retry.
+URLs are collapsed at discovery: two entries that are the same URL after ``{date}``
+expansion (or links that differ only by a fragment) are one page, fetched and stored once.
+
+Links and the next page resolve against the URL the listing page came *from* (after
+redirects: a start URL ``/library`` answered by a 301 to ``/library/``) and its
+``<base href>``. Each listing page that loads is kept at
+``raw/<target>/<date>/_listing/<key>.html.gz`` (put-if-absent) with its final URL and
+Content-Type beside it (``<key>.meta.json``), so a retried attempt walks the stored pages
+again without a request, resolving links exactly as the first walk did, and fetches from the
+page that failed. When the walk ends, the URL list is written once to
+``raw/<target>/<date>/_listing.json`` and later attempts read only that.
+
+How a walk ends (``Discovery``):
+
+- complete: no next page, ``max_pages`` reached, or a page seen before (a loop);
+- a listing page failing with a retryable class (A, B) stops the walk; the links found so
+  far are returned and fetched in the same attempt, and the walk resumes there next time;
+- a listing page answering a class-D status (404, 410, ...) or loading without a single
+  link (class C) ends the walk for good. After the start page it is the end of the listing
+  (pagination past the last page is common): the links found are kept and the listing is
+  complete. On the start page nothing was found: ``Discovery.dead`` names the URL and the
+  reason, and the ``raw_pages`` step fails without retrying (a manifest is still written).
 """
 
 from __future__ import annotations
@@ -19,14 +36,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fleet_assets.lib import keys
-from fleet_assets.lib.extract import extract_links, first_link
+from fleet_assets.lib.extract import absolute_url, links_from, parse_page
 from fleet_assets.lib.failures import FailureClass
-from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
+from fleet_assets.lib.store.base import CorruptObject, ObjectMissing, ObjectStore
+from fleet_assets.lib.store.integrity import read_page
 from fleet_assets.lib.targets import Target
 
 
 class ListingFailed(Exception):
-    """A listing page could not be fetched; carries the page's failure class and wait."""
+    """A listing page could not be used; carries the page's failure class and wait."""
 
     def __init__(self, url: str, failure: FailureClass, reason: str, wait: float,
                  proxies_exhausted: bool = False) -> None:
@@ -36,9 +54,19 @@ class ListingFailed(Exception):
 
 
 @dataclass(frozen=True)
+class ListingPage:
+    """A listing page that loaded: its body, the URL it came from, its Content-Type."""
+
+    body: bytes
+    final_url: str
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
 class Discovery:
     urls: tuple[str, ...]
-    failure: ListingFailed | None = None  # None: the listing is complete
+    failure: ListingFailed | None = None  # retryable: the walk resumes at failure.url
+    dead: ListingFailed | None = None  # C or D on the start page: nothing to crawl
 
     @property
     def complete(self) -> bool:
@@ -49,14 +77,22 @@ def listing_page_key(target: str, date: str, url: str) -> str:
     return f"{keys.partition_prefix(target, date)}_listing/{keys.natural_key(url, date)}.html.gz"
 
 
+def unique(urls: list[str]) -> tuple[str, ...]:
+    """The URLs in first-seen order, each once (fragments dropped: they name no new page)."""
+    out: dict[str, None] = {}
+    for url in urls:
+        out.setdefault(absolute_url(url, "") or url, None)
+    return tuple(out)
+
+
 def discover(target: Target, date: str, store: ObjectStore,
-             fetch_page: Callable[[str], bytes]) -> Discovery:
-    """The day's URLs. ``fetch_page`` returns a good page's body or raises ``ListingFailed``."""
+             fetch_page: Callable[[str], ListingPage]) -> Discovery:
+    """The day's URLs. ``fetch_page`` returns a page that loaded or raises ``ListingFailed``."""
     if target.listing is None:
-        return Discovery(tuple(target.urls_for(date)))
+        return Discovery(unique(target.urls_for(date)))
     key = keys.listing_key(target.name, date)
     try:
-        return Discovery(tuple(json.loads(store.get(key))["urls"]))
+        return Discovery(unique(json.loads(store.get(key))["urls"]))
     except ObjectMissing:
         pass
     listing = target.listing
@@ -65,19 +101,50 @@ def discover(target: Target, date: str, store: ObjectStore,
     seen_pages: set[str] = set()
     while url is not None and len(seen_pages) < listing.max_pages and url not in seen_pages:
         seen_pages.add(url)
-        page_key = listing_page_key(target.name, date, url)
         try:
-            body = gzip.decompress(store.get(page_key))
-        except ObjectMissing:
-            try:
-                body = fetch_page(url)
-            except ListingFailed as exc:
+            page = _load(target.name, date, store, url, fetch_page)
+        except ListingFailed as exc:
+            if exc.failure.retryable:
                 return Discovery(tuple(found), exc)
-            store.put_if_absent(page_key, gzip.compress(body, mtime=0))
-        for link in extract_links(body, listing.link, url):
+            if len(seen_pages) == 1:
+                return Discovery((), dead=exc)
+            break  # past the last page: the listing ends here
+        parsed = parse_page(page.body, page.final_url, page.content_type)
+        links = [] if parsed is None else links_from(parsed, listing.link)
+        if not links:
+            if len(seen_pages) == 1:
+                return Discovery((), dead=ListingFailed(
+                    url, FailureClass.SEMANTIC,
+                    f"the page loaded but the link selector {listing.link.expression!r} "
+                    "matched nothing (a changed layout?)", 0.0))
+            break
+        for link in links:
             found.setdefault(link, None)
-        url = first_link(body, listing.next_page, url) if listing.next_page else None
+        nxt = links_from(parsed, listing.next_page, limit=1) if listing.next_page else []
+        url = nxt[0] if nxt else None  # type: ignore[union-attr]
     urls = tuple(found)
     doc = json.dumps({"urls": list(urls), "pages": len(seen_pages)}, sort_keys=True).encode()
     store.put_if_absent(key, doc)
     return Discovery(urls)
+
+
+def _load(target: str, date: str, store: ObjectStore, url: str,
+          fetch_page: Callable[[str], ListingPage]) -> ListingPage:
+    """The stored copy of a listing page, else a fetch (stored for the next attempt)."""
+    page_key = listing_page_key(target, date, url)
+    meta_key = page_key.replace(".html.gz", ".meta.json")
+    try:
+        body = read_page(store, page_key)
+    except (ObjectMissing, CorruptObject):  # a corrupt copy is quarantined: fetch again
+        page = fetch_page(url)
+        # The meta first: a body without its meta is read as an old page (no redirect).
+        store.put(meta_key, json.dumps({"final_url": page.final_url,
+                                        "content_type": page.content_type},
+                                       sort_keys=True).encode())
+        store.put_if_absent(page_key, gzip.compress(page.body, mtime=0))
+        return page
+    try:
+        meta = json.loads(store.get(meta_key))
+    except (ObjectMissing, ValueError):
+        meta = {}
+    return ListingPage(body, meta.get("final_url") or url, meta.get("content_type"))

@@ -34,12 +34,8 @@ from dataclasses import asdict, dataclass
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
+from fleet_assets.lib.keys import url_identity
 from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
-
-
-def url_identity(url: str, date: str) -> str:
-    """The URL with the partition date replaced by ``{date}``: one page across days."""
-    return url.replace(keys.check_date(date), "{date}")
 
 
 def index_key(target: str, identity: str) -> str:
@@ -129,3 +125,6 @@ def rows(store: ObjectStore, target: str, date: str,
             "headers": _headers(store, e.object_key),
         })
     return out
+
+
+__all__ = ["Tombstone", "TombstoneIndex", "index_key", "rows", "url_identity"]

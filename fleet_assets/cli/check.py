@@ -1,0 +1,33 @@
+"""``fleet check``: validate targets.yaml as data and print every problem, naming field and fix.
+
+Reads ``FLEET_TARGETS`` (through ``lib.home.targets_path``) unless a path is given. Exit
+status 0 when the file loads, 2 when it has problems (the same code as any config error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from fleet_assets.lib.targets import load_targets, validate_targets_file
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from fleet_assets.lib.home import targets_path
+
+    path = args.path or targets_path()
+    problems = validate_targets_file(path)
+    if problems:
+        print(f"fleet check: {path}: {len(problems)} problem(s)", file=sys.stderr)
+        for p in problems:
+            print(f"  - {p}", file=sys.stderr)
+        return 2
+    targets = load_targets(path)
+    print(f"fleet check: {path}: {len(targets)} target(s) OK: {', '.join(targets)}")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="validate targets.yaml and list every problem with its fix")
+    p.add_argument("path", nargs="?", help="targets file (default $FLEET_TARGETS or targets.yaml)")
+    p.set_defaults(func=cmd_check)
