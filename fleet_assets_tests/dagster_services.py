@@ -19,7 +19,7 @@ from pathlib import Path
 import dagster as dg
 import requests
 
-from fleet_assets.lib.home import REPO_ROOT
+from fleet_assets.settings import REPO_ROOT
 
 BIN = Path(sys.executable).parent
 

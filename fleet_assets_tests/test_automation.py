@@ -13,10 +13,10 @@ from fleet_assets.assets import ALL
 from fleet_assets.automation.partitions import TARGETS_PARTITIONS, partition_key
 from fleet_assets.automation.sensors import build_daily_sensor, build_recovery_sensor, fleet_targets_sensor
 from fleet_assets.cli.launch import INGEST
-from fleet_assets.lib.home import REPO_ROOT
 from fleet_assets.lib.scheduling import launch_time
 from fleet_assets.lib.targets import TargetConfigError
 from fleet_assets.resources import build_resources
+from fleet_assets.settings import REPO_ROOT
 from fleet_assets.state import history
 from fleet_assets.state.circuit import circuit_state, record_verdict
 

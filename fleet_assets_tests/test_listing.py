@@ -9,7 +9,8 @@ from scripted import Answer, ScriptedSite
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
-from fleet_assets.lib.failures import DEFAULT_POLICIES, C, D, Taxonomy
+from fleet_assets.lib.crawl.retry import DEFAULT_POLICIES
+from fleet_assets.lib.failures import C, D, Taxonomy
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import parse_targets
 
@@ -90,7 +91,7 @@ def test_a_resumed_walk_resolves_stored_pages_against_their_final_url(tmp_path):
 def test_a_404_start_page_fails_naming_the_url_and_writes_a_manifest(tmp_path):
     site = ScriptedSite({})
     result = crawl(tmp_path, site, **listing(f"{H}/gone"))
-    assert result.listing_dead is not None and result.listing_dead.failure is D
+    assert result.listing_dead is not None and result.listing_dead.failure_class is D
     assert result.listing_dead.url == f"{H}/gone"
     assert result.listing_failure is None and result.entries == ()
     assert LocalObjectStore(tmp_path).exists(keys.manifest_key("t", DATE))
@@ -108,7 +109,7 @@ def test_a_404_after_the_last_listing_page_keeps_what_was_found(tmp_path):
 def test_a_start_page_whose_link_selector_matches_nothing_is_c(tmp_path):
     site = ScriptedSite({f"{H}/l": Answer(body=b"<html><p>new layout</p></html>")})
     result = crawl(tmp_path, site, **listing(f"{H}/l"))
-    assert result.listing_dead is not None and result.listing_dead.failure is C
+    assert result.listing_dead is not None and result.listing_dead.failure_class is C
     assert "a.i" in result.listing_dead.reason
 
 

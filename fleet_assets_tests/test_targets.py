@@ -3,13 +3,13 @@ import time
 
 import pytest
 
-from fleet_assets.lib.home import REPO_ROOT
 from fleet_assets.lib.targets import (
     TargetConfigError,
     load_targets,
     parse_targets,
     validate_targets_file,
 )
+from fleet_assets.settings import REPO_ROOT
 
 GOOD = {
     "targets": [
@@ -266,6 +266,9 @@ def test_an_alias_bomb_is_refused_fast_without_expanding_it(tmp_path):
     (TEXT.replace('urls: ["http://127.0.0.1:1/x/{date}"]', 'urls: "http://127.0.0.1:1/x"'),
      ["urls", "expected a list"]),
     ("", ["expected a mapping"]),
+    ("defaults: []\n" + TEXT, ["defaults: expected a mapping"]),
+    (TEXT + "    max_body_bytes: .inf\n", ["max_body_bytes: expected a whole number"]),
+    (TEXT.replace('{css: "span.sku"}', '{css: "span.sku", attr: ""}'), ["attr: must not be empty"]),
 ])
 def test_malformed_files_are_problems_not_tracebacks(tmp_path, text, words):
     found = " | ".join(_problems(tmp_path, text))

@@ -17,40 +17,17 @@ Schedules are in ``schedules.py``, jobs in ``jobs.py``.
 """
 
 import datetime as dt
-import os
 from collections.abc import Callable
 
 import dagster as dg
 
 from fleet_assets.automation.jobs import ingest_job
 from fleet_assets.automation.partitions import TARGETS_PARTITIONS, partition_key, target_partitions
-from fleet_assets.lib.home import targets_path
 from fleet_assets.lib.scheduling import daily_partition_date, decide_recovery, launch_time
 from fleet_assets.lib.targets import load_targets
+from fleet_assets.settings import launch_hour, launch_jitter_seconds, max_recoveries, targets_path
 from fleet_assets.state import history
 from fleet_assets.state.circuit import OPEN, circuit_states
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not an integer; unset it or set a whole number") from None
-
-
-def launch_hour() -> int:
-    return _env_int("FLEET_LAUNCH_HOUR", 2)
-
-
-def launch_jitter_seconds() -> int:
-    return _env_int("FLEET_LAUNCH_JITTER_SECONDS", 1800)
-
-
-def max_recoveries() -> int:
-    return _env_int("FLEET_MAX_RECOVERIES", 3)
 
 
 @dg.sensor(

@@ -43,9 +43,9 @@ def _progress(run, n: int, total: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fleet_assets.cli.launch import AGGREGATE, INGEST, materialize_many
-    from fleet_assets.lib.home import fleet_home, warehouse_path
     from fleet_assets.resources import build_resources
     from fleet_assets.sandbox.process import SandboxProcess, port_if_free
+    from fleet_assets.settings import fleet_home, warehouse_path
     from fleet_assets.state.instance import get_instance, register_targets
 
     dates = recent_days(args.end, args.days)

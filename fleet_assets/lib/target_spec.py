@@ -15,7 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from fleet_assets.lib.failures import ConfigError, Taxonomy, policies_from
+from fleet_assets.lib.crawl.retry import policies_from
+from fleet_assets.lib.failures import ConfigError, Taxonomy
 from fleet_assets.lib.keys import check_target
 from fleet_assets.lib.selectors import selector_problem
 from fleet_assets.lib.tables import SCHEMAS

@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import replace
+from urllib.parse import quote
 
 from fleet_assets.lib.failures import ConfigError, FetchOutcome
 
@@ -27,18 +28,23 @@ _SECRET_PARAM = re.compile(
 PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
 
 
-def expand_env(text: str, where: str, environ: Mapping[str, str] | None = None) -> str:
-    """``text`` with every ``${VAR}`` / ``${VAR:-default}`` replaced; ConfigError if unset."""
+def expand_env(text: str, where: str, environ: Mapping[str, str] | None = None, *,
+               quote_values: bool = False) -> str:
+    """``text`` with every ``${VAR}`` / ``${VAR:-default}`` replaced; ConfigError if unset.
+
+    The one expansion (targets.yaml URLs and proxy URLs). The error names ``where`` and the
+    variable, never a value; ``quote_values`` percent-encodes the substituted values, as a
+    URL's user info needs for ``@`` or ``:``.
+    """
     env = os.environ if environ is None else environ
 
     def sub(m: re.Match[str]) -> str:
         name, default = m.group(1), m.group(2)
-        if name in env:
-            return env[name]
-        if default is not None:
-            return default
-        raise ConfigError(f"{where}: environment variable {name} is not set; export {name}=... "
-                          f"or write ${{{name}:-default}}")
+        value = env.get(name, default)
+        if value is None:
+            raise ConfigError(f"{where}: environment variable {name} is not set; export "
+                              f"{name}=... or write ${{{name}:-default}}")
+        return quote(value, safe="") if quote_values else value
 
     return _REF.sub(sub, text)
 

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 import dagster as dg
 
 from fleet_assets.automation.partitions import TARGETS_PARTITIONS
-from fleet_assets.lib.home import REPO_ROOT, dagster_home
+from fleet_assets.settings import REPO_ROOT, dagster_home
 
 READY = ".fleet-initialized"
 LOCK = ".fleet-init.lock"

@@ -32,9 +32,9 @@ from urllib.parse import urlsplit
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.crawl.backoff import full_jitter, next_wait, parse_retry_after
+from fleet_assets.lib.crawl.backoff import ClassPolicy, full_jitter, next_wait, parse_retry_after
 from fleet_assets.lib.crawl.budget import Deferred, HostBudget, Lease, MemoryBudget
-from fleet_assets.lib.crawl.listing import Discovery, ListingFailed, ListingPage, discover
+from fleet_assets.lib.crawl.listing import Discovery, ListingPage, discover
 from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
 from fleet_assets.lib.crawl.ratelimit import Limits
 from fleet_assets.lib.crawl.result import CrawlResult
@@ -42,10 +42,10 @@ from fleet_assets.lib.crawl.robots import RobotsPolicy
 from fleet_assets.lib.crawl.tombstones import TombstoneIndex
 from fleet_assets.lib.extract import sniff_encoding
 from fleet_assets.lib.failures import (
-    ClassPolicy,
     ErrorKind,
     FailureClass,
     FetchOutcome,
+    ListingFailed,
     ProxiesExhausted,
     Taxonomy,
     Verdict,
@@ -226,7 +226,7 @@ class PartitionCrawler:
             # RFC 9309: an unreachable robots.txt means "not now", not "never".
             wait = self._wait(FailureClass.TRANSIENT, None)
             self._tally.outcome("A")
-            return base.with_attempt(status=mf.PENDING, failure_class="A",
+            return base.with_attempt(status=mf.PENDING, failure_class=FailureClass.TRANSIENT,
                                      reason="robots.txt unreachable", due_at=self.clock() + wait)
         if not robots.allowed(url):
             self._tally.outcome("disallowed")
@@ -235,7 +235,7 @@ class PartitionCrawler:
         stone = None if self.target.refetch_tombstoned else self.tombstones.skip(url, self.date)
         if stone is not None:
             self._tally.outcome("tombstoned")
-            return replace(base, status=mf.GONE, http_status=stone.status, failure_class="D",
+            return replace(base, status=mf.GONE, http_status=stone.status, failure_class=FailureClass.HARD,
                            reason=f"tombstoned since {stone.first_seen_gone}: {stone.reason}",
                            object_key=stone.evidence_key, due_at=None)
         try:
@@ -247,7 +247,8 @@ class PartitionCrawler:
             with self._tally.lock:
                 self._tally.exhausted_until = exc.until
             return base.with_attempt(
-                status=mf.PENDING, failure_class="B", reason=str(exc), due_at=exc.until,
+                status=mf.PENDING, failure_class=FailureClass.ENVIRONMENTAL, reason=str(exc),
+                due_at=exc.until,
             )
         fetched_at = dt.datetime.fromtimestamp(self.clock(), dt.UTC).isoformat(timespec="seconds")
         if verdict.failure is None:
@@ -273,7 +274,7 @@ class PartitionCrawler:
                 # Over the cap is our limit, not the site's answer: gone for this day only.
                 self.tombstones.record(url, self.date, outcome.status, verdict.reason, evidence)
             return base.with_attempt(
-                status=mf.GONE, http_status=outcome.status, failure_class="D",
+                status=mf.GONE, http_status=outcome.status, failure_class=FailureClass.HARD,
                 reason=verdict.reason, object_key=evidence, fetched_at=fetched_at, due_at=None,
                 max_body_bytes=self.target.max_body_bytes if oversize else None,
             )
@@ -282,7 +283,7 @@ class PartitionCrawler:
             # The fleet closed the host after failures: retrying before it reopens is wasted.
             wait = max(wait, self.budget.closed_for(urlsplit(url).netloc))
         return base.with_attempt(
-            status=mf.PENDING, http_status=outcome.status, failure_class=verdict.failure.value,
+            status=mf.PENDING, http_status=outcome.status, failure_class=verdict.failure,
             reason=verdict.reason, fetched_at=fetched_at, due_at=self.clock() + wait,
         )
 
