@@ -21,6 +21,7 @@ module only acts on the decision; no loop inside the step):
 
 
 import random
+import time
 from typing import NoReturn
 
 import dagster as dg
@@ -31,7 +32,9 @@ from fleet_assets.lib import keys, tables
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl import retry, tombstones
 from fleet_assets.lib.crawl.crawler import CrawlResult, PartitionCrawler
+from fleet_assets.lib.crawl.progress import Progress
 from fleet_assets.lib.failures import FailureClass
+from fleet_assets.lib.logfmt import kv
 from fleet_assets.lib.store.base import ObjectStore, StoreError
 from fleet_assets.resources.budget import HostBudgetResource
 from fleet_assets.resources.fetcher import UNCLASSIFIED_RETRY, FetcherResource
@@ -41,6 +44,8 @@ from fleet_assets.state.circuit import guard
 
 # Fixed metadata keys, present on every materialization and failure, so the UI can plot them.
 OUTCOME_LABELS = ("ok", "A", "B", "D", "reused", "disallowed", "tombstoned", "deferred")
+# A long partition logs pages done / total, rate and pending by class this often.
+PROGRESS_EVERY_SECONDS = 5.0
 
 
 @dg.asset(
@@ -77,6 +82,10 @@ def raw_pages(
         attempt=attempt,
         rng=random.Random(),
         budget=budget.get_budget(),
+        progress=Progress(
+            lambda report: context.log.info(kv(event=report.event, target=name, date=date,
+                                               **report.fields())),
+            clock=time.monotonic, every_seconds=PROGRESS_EVERY_SECONDS),
     )
     try:
         result = crawler.run()
@@ -93,16 +102,16 @@ def raw_pages(
                          metadata={**metadata, "failure_class": decision.failure_class.value,
                                    "listing_url": decision.url})
     if isinstance(decision, retry.Done):
-        context.log.info(f"{name} {date}: complete, {result.counts()}")
+        context.log.info(kv(event="complete", target=name, date=date, **result.counts()))
         return dg.MaterializeResult(metadata=metadata)
     by_class = result.pending_by_class()
     listing = result.listing_failure
-    context.log.info(
-        f"{name} {date}: attempt {attempt + 1}: {result.counts()}, pending by class "
-        f"{ {cls.value: len(urls) for cls, urls in sorted(by_class.items())} }, "
-        f"listing {'complete' if listing is None else 'pending at ' + listing.url}, "
-        f"outcomes {dict(sorted(result.outcomes.items()))}"
-    )
+    context.log.info(kv(
+        event="incomplete", target=name, date=date, attempt=attempt + 1, **result.counts(),
+        pending_class={cls.value: len(urls) for cls, urls in by_class.items()},
+        listing="complete" if listing is None else f"pending at {listing.url}",
+        outcome=result.outcomes,
+    ))
     _act(context, decision, {
         **metadata,
         "pending_urls_by_class": dg.MetadataValue.json(
