@@ -7,17 +7,19 @@ failure-class counts over time.
 """
 
 import json
+from pathlib import Path
 
 import dagster as dg
+import yaml
 
 from fleet_assets.assets.meta import OWNERS
-from fleet_assets.automation.partitions import TARGETS_PARTITIONS
+from fleet_assets.automation.partitions import TARGETS_PARTITIONS, date_partitions
 from fleet_assets.lib import health
 from fleet_assets.lib.store.base import ObjectStore
 from fleet_assets.lib.targets import Target
 from fleet_assets.resources.store import ObjectStoreResource
 from fleet_assets.resources.targets import TargetsResource
-from fleet_assets.settings import max_recoveries
+from fleet_assets.settings import max_recoveries, targets_path
 from fleet_assets.state import history
 from fleet_assets.state.circuit import circuit_states
 
@@ -77,3 +79,35 @@ def fleet_health(
             metadata[f"{h.target}.failures_{cls}"] = h.counts[cls]
         metadata[f"{h.target}.failed_partitions"] = h.failed_partitions
     return dg.MaterializeResult(metadata=metadata)
+
+
+def target_history_specs(path: Path | None = None) -> list[dg.AssetSpec]:
+    """One daily-partitioned external asset per target of targets.yaml: its attempts plotted.
+
+    ``raw_pages`` and ``extracted_records`` report each attempt on ``fleet/targets/<target>``
+    (state/history.py); declared with the date partitions, the UI draws each numeric key
+    (``attempts_A`` ...) by day on the target's own page. Only the names are read here, so
+    the code location loads fast with a thousand targets; a file that does not parse gives
+    no specs (the targets sensor reports its error).
+    """
+    try:
+        doc = yaml.safe_load((path or targets_path()).read_text(encoding="utf-8")) or {}
+        names = sorted({str(t["name"]) for t in doc.get("targets") or [] if isinstance(t, dict)
+                        and t.get("name")})
+    except (OSError, ValueError, yaml.YAMLError, AttributeError, TypeError):
+        return []
+    return [
+        dg.AssetSpec(
+            history.target_key(name), group_name="targets", partitions_def=date_partitions,
+            description=f"Every raw_pages and extracted_records attempt of {name}, per day: how "
+            "each URL attempt ended (attempts_ok/A/B/C/D, from the manifest) and pages_C.",
+            owners=OWNERS, kinds={"python"}, tags=_SPEC_TAGS, metadata=_SPEC_REFERENCE,
+        )
+        for name in names
+    ]
+
+
+_SPEC_TAGS = {"stage": "history", "storage": "dagster-instance", "partitioned": "date"}
+_SPEC_REFERENCE = {"dagster/code_references": dg.CodeReferencesMetadataValue(code_references=[
+    dg.LocalFileCodeReference(file_path=__file__,
+                              line_number=target_history_specs.__code__.co_firstlineno)])}

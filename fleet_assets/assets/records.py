@@ -38,7 +38,6 @@ from fleet_assets.state.circuit import guard
     metadata=table_metadata("records"),
     deps=["raw_pages"],
 )
-@history.reports_attempts
 def extracted_records(
     context: dg.AssetExecutionContext,
     targets: TargetsResource,
@@ -46,6 +45,16 @@ def extracted_records(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     """One record per stored item page per target per day (primary key: natural_key)."""
+    with history.AttemptReport(context) as report:
+        return report.done(_extract_partition(context, targets, store, warehouse))
+
+
+def _extract_partition(
+    context: dg.AssetExecutionContext,
+    targets: TargetsResource,
+    store: ObjectStoreResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
     guard(context)
     started = time.monotonic()
     date, name = split(context)
