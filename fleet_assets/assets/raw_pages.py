@@ -40,7 +40,8 @@ from fleet_assets.resources.targets import TargetsResource
 from fleet_assets.state.circuit import guard
 
 # Fixed metadata keys, present on every materialization and failure, so the UI can plot them.
-OUTCOME_LABELS = ("ok", "A", "B", "D", "reused", "disallowed", "tombstoned")
+OUTCOME_LABELS = ("ok", "A", "B", "C", "D", "reused", "disallowed", "tombstoned", "suspect",
+                  "suspect_cleared")
 VERBS = {FailureClass.TRANSIENT: "retrying", FailureClass.ENVIRONMENTAL: "rotating"}
 
 
@@ -191,6 +192,8 @@ def _metadata(result: CrawlResult, target: str, date: str, tomb_count: int) -> d
         "attempt": result.attempt + 1,
         "page_attempts": sum(e.attempts for e in result.entries),
         "tombstones_written": tomb_count,
+        "suspects": result.suspects,
+        "confirmed_C": result.confirmed_c,
         "duration_seconds": dg.MetadataValue.float(round(result.duration_seconds, 3)),
         **{f"outcome_{k}": result.outcomes.get(k, 0) for k in OUTCOME_LABELS},
         "manifest_key": keys.manifest_key(target, date),

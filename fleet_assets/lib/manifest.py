@@ -6,10 +6,11 @@ Fields: ``url``, ``natural_key``, ``status`` (``stored`` | ``gone`` | ``pending`
 ``fetched_at``; and what the server said of a stored page: ``final_url`` (after redirects:
 links and ``type: url`` fields resolve against it), ``content_type`` (its charset decodes
 the body) and ``encoding`` (the encoding the body was read with); ``max_body_bytes`` on a
-page that was over the size cap (a raised cap fetches it again). The file is sorted by URL
-and serialised with sorted keys, so the same ledger is always the same bytes;
-``fetched_at`` is the only wall-clock value and it is never part of a key. A re-run carries
-finished entries over unchanged.
+page that was over the size cap (a raised cap fetches it again); ``suspect`` on a page
+whose good answer yielded no required field and was asked again (``crawl/crawler.py``). The
+file is sorted by URL and serialised with sorted keys, so the same ledger is always the same
+bytes; ``fetched_at`` is the only wall-clock value and it is never part of a key. A re-run
+carries finished entries over unchanged.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class ManifestEntry:
     content_type: str | None = None
     encoding: str | None = None
     max_body_bytes: int | None = None  # set on a page found over the cap: the cap then in force
+    suspect: bool = False  # an answer yielded no required field: asked again as another client
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
