@@ -3,7 +3,7 @@
 Each check judges the evidence the asset recorded in its materialization metadata (pages
 parsed, pages per field, missing required fields, sample URLs) with ``lib/drift.py``. An
 ERROR failure stops ``daily_aggregates`` for that partition in the same run, opens the
-target's circuit (derived in ``circuit.py`` from these very evaluations) and, for the first
+target's circuit (each verdict that matters is recorded by ``state/circuit.py``) and, for the first
 failure of an opening, sends one alert through the notifier.
 """
 
@@ -17,7 +17,7 @@ from fleet_assets.lib.circuit import RESET_COMMAND, RESET_JOB
 from fleet_assets.lib.targets import Target
 from fleet_assets.resources.alerts import AlertsResource, CircuitAlert
 from fleet_assets.resources.targets import TargetsResource
-from fleet_assets.state.circuit import OPEN, RECORDS, derive_circuit, opening_key
+from fleet_assets.state.circuit import OPEN, RECORDS, derive_circuit, opening_key, record_verdict
 
 
 def _materialization(context: dg.AssetCheckExecutionContext) -> dict[str, Any]:
@@ -62,6 +62,10 @@ def _verdict(context: dg.AssetCheckExecutionContext, alerts: AlertsResource, tar
                               f"{type(exc).__name__}: {exc}")
     elif not verdict.passed:
         context.log.warning(f"{check} ({severity}) on {context.partition_key}: {verdict.summary}")
+    # The circuit is derived from these events (state/circuit.py), not from check history.
+    record_verdict(context.op_execution_context.log_event, context.instance,
+                   str(context.partition_key), check, verdict.passed, severity, verdict.summary,
+                   dict(verdict.evidence))
     return dg.AssetCheckResult(
         passed=verdict.passed,
         severity=dg.AssetCheckSeverity(severity),

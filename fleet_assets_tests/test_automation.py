@@ -18,7 +18,7 @@ from fleet_assets.lib.scheduling import launch_time
 from fleet_assets.lib.targets import TargetConfigError
 from fleet_assets.resources import build_resources
 from fleet_assets.state import history
-from fleet_assets.state.circuit import circuit_state
+from fleet_assets.state.circuit import circuit_state, record_verdict
 
 DATE = "2025-06-10"
 TARGETS = ["jobs", "news", "shop"]
@@ -26,14 +26,12 @@ TARGETS = ["jobs", "news", "shop"]
 
 def open_circuit(instance: dg.DagsterInstance, target: str, reason: str = "drift on 2025-06-09") -> None:
     """Open ``target``'s circuit the way a drifted partition does: its records were
-    materialized and a blocking ERROR check failed on them (recorded in the instance)."""
+    materialized and a blocking ERROR check failed on them, which the check records."""
     partition = f"2025-06-09|{target}"
     instance.report_runless_asset_event(
         dg.AssetMaterialization(asset_key="extracted_records", partition=partition))
-    instance.report_runless_asset_event(dg.AssetCheckEvaluation(
-        asset_key=dg.AssetKey("extracted_records"), check_name="required_field_coverage",
-        passed=False, severity=dg.AssetCheckSeverity.ERROR, partition=partition,
-        description=reason))
+    record_verdict(instance.report_runless_asset_event, instance, partition,
+                   "required_field_coverage", passed=False, severity="ERROR", summary=reason)
     assert circuit_state(instance, target).status == "open"
 
 

@@ -17,8 +17,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import yaml
-from dagster._core.event_api import PartitionKeyFilter
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from fleet_assets.assets import ALL
 from fleet_assets.automation.jobs import ingest_job
@@ -31,7 +29,13 @@ from fleet_assets.lib.home import REPO_ROOT
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.resources import build_resources
 from fleet_assets.resources.fetcher import FetcherResource
-from fleet_assets.state.circuit import DRIFT_CHECK_NAMES, circuit_state, circuit_states, reset_circuit_job
+from fleet_assets.state.circuit import (
+    DRIFT_CHECK_NAMES,
+    circuit_events,
+    circuit_state,
+    circuit_states,
+    reset_circuit_job,
+)
 from fleet_assets.state.instance import get_instance, register_targets
 
 D = "2025-06-12"  # jobs drifts from this date on
@@ -95,14 +99,12 @@ def alerts_log(home: Path) -> list[dict]:
 
 
 def failed_evaluation(instance, check: str, partition: str) -> dict:
-    records = instance.event_log_storage.get_asset_check_execution_history(
-        dg.AssetCheckKey(dg.AssetKey("extracted_records"), check), limit=1,
-        status={AssetCheckExecutionRecordStatus.FAILED, AssetCheckExecutionRecordStatus.SUCCEEDED},
-        partition_filter=PartitionKeyFilter(key=partition))
-    assert records, f"no evaluation of {check} on {partition}"
-    evaluation = records[0].event.dagster_event.event_specific_data
-    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
-    return {k: v.value for k, v in evaluation.metadata.items()}
+    """The evidence of the trip the failed check recorded for the circuit (public API only)."""
+    target = partition.rsplit("|", 1)[-1]
+    trips = [e for e in circuit_events(instance, target).get(target, [])
+             if e.kind == "trip" and e.check == check and e.partition == partition]
+    assert trips, f"no failed evaluation of {check} on {partition}"
+    return trips[-1].evidence
 
 
 def test_drift_halts_only_that_target_opens_its_circuit_and_alerts_once(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import io
 import threading
 import uuid
@@ -11,10 +13,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from fleet_assets.lib import keys
+from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.failures import ConfigError
 from fleet_assets.lib.store import duckdb_s3 as s3duck
-from fleet_assets.lib.store.base import ObjectMissing, ObjectStore, StoreError
+from fleet_assets.lib.store.base import CorruptObject, ObjectMissing, ObjectStore, StoreError
+from fleet_assets.lib.store.integrity import read_page
 from fleet_assets.lib.store.s3 import S3ObjectStore, StoreConfigError
+from fleet_assets.lib.store.scan import scan
 from fleet_assets_tests.s3server import S3Server, s3_client
 
 
@@ -169,3 +175,22 @@ def test_duckdb_filesystem_is_read_only(store):
     fs = s3duck.S3ReadFileSystem(store.client)
     with pytest.raises(ValueError, match="read only"):
         fs.open(store.uri("tables/x.parquet"), "wb")
+
+
+def test_a_bucket_is_verified_and_repaired_like_a_home(store):
+    body = b"<h1>kept</h1>"
+    nk = keys.natural_key("http://h/1", "2025-06-10")
+    key = keys.raw_page_key("shop", "2025-06-10", nk)
+    entry = mf.ManifestEntry(url="http://h/1", natural_key=nk,
+                             status=mf.STORED, object_key=key,
+                             content_sha256=hashlib.sha256(body).hexdigest())
+    store.put(keys.manifest_key("shop", "2025-06-10"), mf.dumps([entry]))
+    store.put_if_absent(key, gzip.compress(b"<h1>changed</h1>", mtime=0))
+    assert [f.key for f in scan(store).findings] == [key]
+    with pytest.raises(CorruptObject):
+        read_page(store, key, entry.content_sha256)
+    assert not store.exists(key) and store.get(
+        next(k for k in store.list("quarantine/") if not k.endswith(".json"))
+    ) == gzip.compress(b"<h1>changed</h1>", mtime=0)
+    assert store.put_if_absent(key, gzip.compress(body, mtime=0))  # the key is free again
+    assert scan(store).ok

@@ -6,7 +6,6 @@ replaces exactly that partition's records and nothing else.
 """
 
 
-import gzip
 import json
 import time
 from collections import Counter
@@ -19,7 +18,8 @@ from fleet_assets.lib import keys, tables
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl import reuse
 from fleet_assets.lib.extract import extract_record
-from fleet_assets.lib.store.base import ObjectMissing
+from fleet_assets.lib.store.base import CorruptObject, ObjectMissing
+from fleet_assets.lib.store.integrity import read_page
 from fleet_assets.lib.store.local import sweep_partials
 from fleet_assets.resources.store import STORE_OUTAGE_RETRY, ObjectStoreResource
 from fleet_assets.resources.targets import TargetsResource
@@ -75,8 +75,13 @@ def extracted_records(
     fields_found: Counter[str] = Counter({f: 0 for f in target.record.field_names})
     pages_with_no_fields = 0
     stored = [e for e in entries if e.status == mf.STORED]
+    corrupt: list[CorruptObject] = []
     for entry in stored:
-        body = gzip.decompress(object_store.get(entry.object_key or ""))
+        try:
+            body = read_page(object_store, entry.object_key or "", entry.content_sha256)
+        except CorruptObject as exc:  # quarantined; never parsed under the manifest's hash
+            corrupt.append(exc)
+            continue
         extraction = extract_record(body, target.record, entry.final_url or entry.url,
                                     entry.content_type)
         fields_found.update(extraction.found)
@@ -97,6 +102,16 @@ def extracted_records(
             "content_sha256": entry.content_sha256,
             "data": json.dumps(extraction.values, sort_keys=True, ensure_ascii=False),
         })
+    if corrupt:
+        raise dg.Failure(
+            description=f"{len(corrupt)} stored page(s) of {name} {date} failed verification "
+            f"and were quarantined (first: {corrupt[0]}); materialize raw_pages for this "
+            "partition again to fetch them, then extracted_records",
+            metadata={"corrupt_objects": dg.MetadataValue.json([c.key for c in corrupt][:20]),
+                      "quarantined": dg.MetadataValue.json(
+                          [c.quarantine_key for c in corrupt][:20])},
+            allow_retries=False,
+        )
     data = tables.to_parquet("records", rows)
     table_key = keys.table_key("records", name, date)
     object_store.put(table_key, data)
@@ -116,6 +131,6 @@ def extracted_records(
             "parquet_bytes": len(data),
             "duration_seconds": dg.MetadataValue.float(round(time.monotonic() - started, 3)),
     }
-    reuse.record(object_store, "records", name, date, fp, metadata)
+    reuse.record(object_store, "records", name, date, fp, metadata, rows=len(rows))
     return dg.MaterializeResult(metadata={**metadata, "reused_unchanged": False,
                                           "dagster/row_count": len(rows)})

@@ -1,12 +1,13 @@
-"""Launch and follow a Dagster partition backfill through the webserver's GraphQL API.
+"""``fleet backfill``: launch and follow a Dagster partition backfill through GraphQL.
 
-``fleet backfill`` and the end-to-end tests use this; the daemon then runs the backfill as
+``fleet backfill`` and the end-to-end tests use the client here; the daemon then runs the backfill as
 it runs one launched from the UI. Settings: ``FLEET_DAGSTER_URL`` (default
 ``http://127.0.0.1:3000``, the webserver of ``make dev``).
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import os
 import time
@@ -14,6 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import requests
+
+from fleet_assets.cli.common import CliError, add_command
 
 DEFAULT_URL = "http://127.0.0.1:3000"
 ASSETS = ("raw_pages", "extracted_records", "daily_aggregates")
@@ -36,9 +39,14 @@ _STATUS = """query($id: String!, $tags: [ExecutionTag!]) {
         assetKey { path } numPartitionsTargeted numPartitionsMaterialized numPartitionsFailed } } } }
     ... on Error { message } }
   runsOrError(filter: {tags: $tags}) { ... on Runs { results { runId status tags { key value } } } } }"""
+_RUN_EVENTS = """query($id: ID!) { logsForRun(runId: $id) { __typename
+  ... on EventConnection { events { __typename
+    ... on ExecutionStepFailureEvent { stepKey error { message } failureMetadata { description } }
+    ... on AssetCheckEvaluationEvent { evaluation { checkName success description } } } }
+  ... on PythonError { message } } }"""
 
 
-class BackfillError(RuntimeError):
+class BackfillError(CliError):
     """The backfill could not be launched or followed; the message says what to fix."""
 
 
@@ -164,6 +172,22 @@ class GraphQLBackfills:
             runs=tuple(sorted(runs, key=lambda r: r.run_id)),
         )
 
+    def failure_reason(self, run_id: str) -> str:
+        """Why a run failed, in one line: a failed check, else the failed step's description."""
+        logs = self.query(_RUN_EVENTS, {"id": run_id})["logsForRun"]
+        events = logs.get("events") or []
+        for event in events:
+            evaluation = event.get("evaluation")
+            if evaluation and not evaluation["success"]:
+                return f"check {evaluation['checkName']}: {_line(evaluation.get('description'))}"
+        failures = [e for e in events if e["__typename"] == "ExecutionStepFailureEvent"]
+        if not failures:
+            return logs.get("message") or "the run failed before any step; see its logs in the UI"
+        last = failures[-1]
+        text = (last.get("failureMetadata") or {}).get("description") or (last.get("error") or {}).get(
+            "message")
+        return f"{last['stepKey']}: {_line(text)}"
+
     def wait(self, backfill_id: str, timeout: float, poll_seconds: float = 2.0,
              on_run_done: Callable[[BackfillRun, BackfillProgress], None] | None = None) -> BackfillProgress:
         """Poll until the backfill is done; ``on_run_done`` sees each run once it finishes."""
@@ -183,3 +207,54 @@ class GraphQLBackfills:
                                     f"({progress.materialized}/{progress.targeted} asset partitions); "
                                     "is dagster-daemon running?")
             time.sleep(poll_seconds)
+
+
+def _line(text: str | None) -> str:
+    return (text or "failed").strip().splitlines()[0][:300]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = add_command(sub, "backfill", "launch a Dagster backfill (run by the daemon) via GraphQL")
+    p.add_argument("--from", dest="start", required=True, help="first date (YYYY-MM-DD)")
+    p.add_argument("--to", dest="end", required=True, help="last date (YYYY-MM-DD)")
+    p.add_argument("--target", action="append", help="only this target (repeatable; default all)")
+    p.add_argument("--url", help=f"Dagster webserver (default $FLEET_DAGSTER_URL or {DEFAULT_URL})")
+    p.add_argument("--no-wait", dest="wait", action="store_false",
+                   help="return after launching instead of following progress")
+    p.add_argument("--timeout", type=float, default=3600, help="seconds to wait for completion")
+    p.add_argument("--executor", choices=EXECUTORS, default="in_process",
+                   help="how each run executes its steps (in_process: one process per run)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from fleet_assets.automation.partitions import START_DATE
+    from fleet_assets.cli.common import configured_targets, require_targets
+
+    dates = date_range(args.start, args.end, START_DATE)
+    known = configured_targets()
+    require_targets(args.target or (), known)
+    names = sorted(args.target or known)
+    client = GraphQLBackfills(args.url)
+    backfill_id = client.launch(dates, names, executor=args.executor)
+    print(f"fleet backfill: {backfill_id} at {client.url}/overview/backfills/{backfill_id}")
+    print(f"  {len(dates)} day(s) {dates[0]} .. {dates[-1]} x {len(names)} target(s): "
+          f"{', '.join(names)}", flush=True)
+    if not args.wait:
+        return 0
+    total = len(dates) * len(names)
+    finished: set[str] = set()
+
+    def report(run: BackfillRun, progress: BackfillProgress) -> None:
+        # Count partitions whose run finished, not the backfill's asset counters: those are
+        # updated by the daemon's next iteration and lag behind the runs.
+        finished.add(run.partition)
+        status = "ok     " if run.status == "SUCCESS" else run.status
+        reason = f"  {client.failure_reason(run.run_id)}" if run.status == "FAILURE" else ""
+        print(f"  [{len(finished):>3}/{total}] {status} {run.partition:<22} run {run.run_id[:8]}"
+              f"{reason}", flush=True)
+
+    final = client.wait(backfill_id, timeout=args.timeout, on_run_done=report)
+    print(f"backfill {final.status}: {final.materialized}/{final.targeted} asset partitions "
+          f"materialized, {final.failed} failed")
+    return 0 if final.status in ("COMPLETED", "COMPLETED_SUCCESS") and not final.failed else 1

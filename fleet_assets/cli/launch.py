@@ -8,10 +8,17 @@ daemon launches them.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
+
+# Worker processes import the code location afresh: keep Dagster's notices about the
+# beta/preview APIs we use on purpose (partitioned checks) out of the command's output.
+# Module level, because a spawned worker imports this module before it runs anything.
+BETA_NOTICES = r".*is currently in (beta|preview)"
+warnings.filterwarnings("ignore", message=BETA_NOTICES)
 
 INGEST = ("raw_pages", "extracted_records")
 AGGREGATE = ("daily_aggregates",)
@@ -54,14 +61,44 @@ def materialize_partition(date: str, target: str, selection: Sequence[str],
     metadata: dict[str, float] = {}
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
-        for key, value in mat.metadata.items():
-            if isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
-                metadata[f"{mat.asset_key.to_user_string()}.{key}"] = float(value.value)
-    error = ""
-    if not result.success:
-        failures = [e for e in result.all_events if e.is_step_failure]
-        error = failures[-1].message if failures else "run failed"
-    return PartitionRun(date, target, result.success, result.run_id, metadata, error or "")
+        _numbers(metadata, mat.asset_key.to_user_string(), mat.metadata)
+    for event in result.all_events:
+        # A failed step's dg.Failure carries the same counters (pages stored before it failed).
+        user = event.step_failure_data.user_failure_data if event.is_step_failure else None
+        if user is not None and event.step_key:
+            _numbers(metadata, event.step_key, user.metadata)
+    error = "" if result.success else failure_reason(result.all_events)
+    return PartitionRun(date, target, result.success, result.run_id, metadata, error)
+
+
+def _numbers(into: dict[str, float], prefix: str, metadata) -> None:
+    for key, value in metadata.items():
+        if isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
+            into.setdefault(f"{prefix}.{key}", float(value.value))
+
+
+def failure_reason(events: Sequence) -> str:
+    """Why a run failed, in one line: a failed blocking check, else the failed step's own words.
+
+    Dagster's step failure message is only 'Execution of step "x" failed.'; the reason is in
+    the check evaluation or in the description of the ``dg.Failure`` the step raised.
+    """
+    for event in events:
+        if event.event_type_value != "ASSET_CHECK_EVALUATION":
+            continue
+        evaluation = event.asset_check_evaluation_data
+        if not evaluation.passed:
+            text = evaluation.description or "failed"
+            return f"check {evaluation.check_name}: {text.splitlines()[0]}"
+    failures = [e for e in events if e.is_step_failure]
+    if not failures:
+        return "run failed before any step (see the run's logs in the UI)"
+    last = failures[-1]
+    data = last.step_failure_data
+    user = data.user_failure_data
+    text = (user.description if user and user.description else
+            (data.error.message if data.error else last.message or "failed"))
+    return f"{last.step_key}: {text.strip().splitlines()[0]}"
 
 
 def materialize_many(

@@ -75,6 +75,27 @@ def from_parquet(data: bytes) -> list[dict[str, Any]]:
     return pq.read_table(io.BytesIO(data), use_threads=False).to_pylist()
 
 
+def parquet_problem(data: bytes, table: str | None = None,
+                    expected_rows: int | None = None) -> str | None:
+    """Why ``data`` is not a whole table file (footer, schema, row count), or None.
+
+    A truncated file has no footer; a file with a footer may still hold another number of
+    rows than the step that wrote it reported.
+    """
+    try:
+        meta = pq.ParquetFile(io.BytesIO(data)).metadata
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        return f"not a readable Parquet file ({exc}); it must be written again"
+    if table is not None:
+        names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+        if names != SCHEMAS[table].names:
+            return f"columns {names} are not the {table} schema; it must be written again"
+    if expected_rows is not None and meta.num_rows != expected_rows:
+        return (f"holds {meta.num_rows} rows, the step that wrote it reported {expected_rows}; "
+                "it must be written again")
+    return None
+
+
 def empty_select(table: str) -> str:
     """A typed, empty SELECT for a table that has no files yet."""
     duck = {pa.string(): "VARCHAR", pa.int32(): "INTEGER", pa.float64(): "DOUBLE"}

@@ -5,14 +5,17 @@
         sandbox.set_faults({"reset_rate": 1.0})
         sandbox.stats()["by_status"]
 
-The child binds port 0 and reports its ports through a port file, so parallel test
-workers never collide. Admin calls bypass any ``HTTP_PROXY`` in the environment.
+The child binds port 0 by default and reports its ports through a port file, so parallel
+test workers never collide. ``fleet demo`` asks for ``port_if_free(8787)`` instead: the
+sandbox's URLs are part of every natural key, so a stable port makes a second demo find
+every page already stored. Admin calls bypass any ``HTTP_PROXY`` in the environment.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +27,18 @@ _REPO_ROOT = Path(__file__).resolve().parents[2]
 _NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+def port_if_free(port: int, host: str = "127.0.0.1") -> int:
+    """``port`` when nothing listens there, else 0 (the child then picks any free port)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the server does: a port in TIME_WAIT after the previous run is free to use.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return 0
+    return port
+
+
 class SandboxProcess:
     def __init__(
         self,
@@ -32,7 +47,9 @@ class SandboxProcess:
         proxy_auth: tuple[str, str] | None = None,
         shop_items: int | None = None,
         startup_timeout: float = 20.0,
+        port: int = 0,
     ):
+        self.port = port
         self.faults = dict(faults or {})
         self.proxies = proxies
         self.proxy_auth = proxy_auth
@@ -51,6 +68,14 @@ class SandboxProcess:
         self.stop()
 
     def start(self) -> None:
+        try:
+            self._start(self.port)
+        except RuntimeError:
+            if self.port == 0:
+                raise
+            self._start(0)  # the port was taken between the check and the bind
+
+    def _start(self, port: int) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="fleet-sandbox-")
         port_file = Path(self._tmp.name) / "ports.json"
         log = open(Path(self._tmp.name) / "stderr.log", "wb")  # noqa: SIM115 - child owns it
@@ -59,7 +84,7 @@ class SandboxProcess:
             "-m",
             "fleet_assets.sandbox",
             "--port",
-            "0",
+            str(port),
             "--quiet",
             "--proxies",
             str(self.proxies),

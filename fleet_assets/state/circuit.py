@@ -1,21 +1,28 @@
 """The per-target circuit breaker, derived from the Dagster instance (the glue of lib/circuit.py).
 
-Nothing is kept in memory or in a side file: ``circuit_state`` reads the latest completed
-evaluation of each blocking drift check of ``extracted_records`` for the target's materialized
-partitions and the latest reset observation (asset key ``fleet_circuit/<target>``), all in the
-instance's storage (SQLite locally, PostgreSQL in production), so every run and machine sees
-the same state. Sensors (issue 5) import ``circuit_state`` / ``circuit_states`` to skip open targets.
+Nothing is kept in memory or in a side file. Every fact the circuit needs is an
+``dg.AssetObservation`` on the one asset key ``fleet_circuit``, partitioned by target name,
+written through public API and read back with ``instance.fetch_observations``:
+
+* ``trip``: a blocking drift check failed with severity ERROR on a partition (written by the
+  check, ``record_verdict``);
+* ``pass``: a blocking check passed on a partition while the target's circuit was not
+  closed, or on a partition whose latest recorded verdict for that check was a trip (only
+  these passes change anything: the probe that closes, the re-run that clears a partition);
+* ``reset``: ``fleet reset-circuit`` or the reset job.
+
+A healthy fleet writes none of them, so deriving every target's state is one query over a
+handful of rows, whatever the number of targets and days (``circuit_states``). The events
+live in the instance's storage (SQLite locally, PostgreSQL in production), so every run and
+machine sees the same state. Settings read: none.
 """
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
-from dagster._core.event_api import PartitionKeyFilter
-from dagster._core.storage.asset_check_execution_record import (
-    AssetCheckExecutionRecord,
-    AssetCheckExecutionRecordStatus,
-)
 
 from fleet_assets.automation.partitions import TARGETS_PARTITIONS, split
 from fleet_assets.lib.circuit import (
@@ -32,112 +39,92 @@ from fleet_assets.lib.circuit import (
 )
 
 __all__ = ["CircuitState", "circuit_state", "circuit_states", "derive_circuit", "guard",
-           "reset_circuit", "reset_circuit_job", "CLOSED", "OPEN", "HALF_OPEN"]
+           "record_verdict", "reset_circuit", "reset_circuit_job", "CLOSED", "OPEN", "HALF_OPEN"]
 
 RECORDS = dg.AssetKey("extracted_records")
+CIRCUIT = dg.AssetKey("fleet_circuit")
 DRIFT_CHECK_NAMES = ("required_field_coverage", "schema_drift", "volume_anomaly")
-_COMPLETED = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
+TRIP, PASS, RESET = "trip", "pass", "reset"
+_PAGE = 1000
 
 
-def circuit_key(target: str) -> dg.AssetKey:
-    return dg.AssetKey(["fleet_circuit", target])
+@dataclass(frozen=True)
+class CircuitEvent:
+    """One recorded circuit fact of one target (an observation on ``fleet_circuit``)."""
+
+    kind: str  # trip | pass | reset
+    target: str
+    storage_id: int
+    timestamp: float
+    partition: str = ""  # date|target of the evaluated partition (trip, pass)
+    check: str = ""
+    description: str = ""
+    by: str = ""  # who reset
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def evaluation(self) -> Evaluation:
+        return Evaluation(partition=self.partition, check=self.check, passed=self.kind == PASS,
+                          severity="ERROR", storage_id=self.storage_id, timestamp=self.timestamp,
+                          description=self.description, evidence=self.evidence)
 
 
-def _check_keys() -> list[dg.AssetCheckKey]:
-    return [dg.AssetCheckKey(RECORDS, name) for name in DRIFT_CHECK_NAMES]
-
-
-def _latest_completed(instance: dg.DagsterInstance, key: dg.AssetCheckKey,
-                      partition: str) -> AssetCheckExecutionRecord | None:
-    rows = instance.event_log_storage.get_asset_check_execution_history(
-        key, limit=1, status=_COMPLETED, partition_filter=PartitionKeyFilter(key=partition))
-    return rows[0] if rows and rows[0].event is not None else None
-
-
-def _evaluation(record: AssetCheckExecutionRecord, storage_id: int) -> Evaluation:
-    entry = record.event
-    assert entry is not None and entry.dagster_event is not None
-    data = entry.dagster_event.event_specific_data
-    metadata = {k: v.value for k, v in data.metadata.items()}
-    return Evaluation(
-        partition=record.partition or "",
-        check=record.key.name,
-        passed=bool(data.passed),
-        severity=data.severity.value,
-        storage_id=storage_id,
-        timestamp=entry.timestamp,
-        description=str(data.description or metadata.get("summary", "")),
-        evidence=metadata,
+def _event(record: dg.EventLogRecord) -> CircuitEvent | None:
+    obs = record.asset_observation
+    if obs is None or not record.partition_key:
+        return None
+    meta = {k: v.value for k, v in obs.metadata.items()}
+    kind = str(meta.get("action", ""))
+    if kind not in (TRIP, PASS, RESET):
+        return None
+    evidence = meta.get("evidence")
+    return CircuitEvent(
+        kind=kind, target=record.partition_key, storage_id=record.storage_id,
+        timestamp=record.timestamp, partition=str(meta.get("partition", "")),
+        check=str(meta.get("check", "")), description=str(meta.get("summary", "")),
+        by=str(meta.get("by", "")), evidence=dict(evidence) if isinstance(evidence, dict) else {},
     )
 
 
-def _last_reset(instance: dg.DagsterInstance, target: str) -> Reset | None:
-    result = instance.fetch_observations(circuit_key(target), limit=1)
-    if not result.records:
-        return None
-    record = result.records[0]
-    obs = record.asset_observation
-    by = obs.metadata.get("by") if obs else None
-    return Reset(record.storage_id, record.timestamp, str(by.value) if by else "")
+def circuit_events(instance: dg.DagsterInstance,
+                   target: str | None = None) -> dict[str, list[CircuitEvent]]:
+    """Every circuit event (of one target, or of all), oldest first, by target."""
+    records_filter = dg.AssetRecordsFilter(asset_key=CIRCUIT,
+                                           asset_partitions=[target] if target else None)
+    by_target: dict[str, list[CircuitEvent]] = {}
+    cursor = None
+    while True:
+        result = instance.fetch_observations(records_filter, limit=_PAGE, cursor=cursor,
+                                             ascending=True)
+        for record in result.records:
+            event = _event(record)
+            if event is not None:
+                by_target.setdefault(event.target, []).append(event)
+        if not result.has_more:
+            return by_target
+        cursor = result.cursor
 
 
-def _partition_infos(instance: dg.DagsterInstance, targets: Iterable[str],
-                     after: int | None) -> dict[str, list]:
-    """Latest check execution per drift check per materialized partition, by target."""
-    wanted = set(targets)
-    # A check only yields a verdict on a materialized partition, so these are all that count.
-    partitions = [k for k in instance.get_materialized_partitions(RECORDS)
-                  if k.rsplit("|", 1)[-1] in wanted]
-    by_target: dict[str, list] = {t: [] for t in wanted}
-    if partitions:
-        for info in instance.event_log_storage.get_asset_check_partition_info(
-                _check_keys(), after_storage_id=after, partition_keys=partitions):
-            by_target[str(info.partition_key).rsplit("|", 1)[-1]].append(info)
-    return by_target
+def _derive(target: str, events: list[CircuitEvent]) -> Derived:
+    resets = [e for e in events if e.kind == RESET]
+    last = resets[-1] if resets else None
+    reset = Reset(last.storage_id, last.timestamp, last.by) if last else None
+    evaluations = [e.evaluation() for e in events if e.kind != RESET]
+    return derive(target, evaluations, reset)
 
 
 def derive_circuit(instance: dg.DagsterInstance, target: str) -> Derived:
     """The state with its opening identity and the evaluation that opened it."""
-    reset = _last_reset(instance, target)
-    infos = _partition_infos(instance, [target], reset.storage_id if reset else None)
-    return _derive(instance, target, reset, infos[target])
+    return _derive(target, circuit_events(instance, target).get(target, []))
 
 
-def _derive(instance: dg.DagsterInstance, target: str, reset: Reset | None,
-            infos: list) -> Derived:
-    after = reset.storage_id if reset else 0
-    evaluations, passes = [], []
-    for info in infos:
-        status, storage_id = info.latest_execution_status, info.latest_check_event_storage_id
-        if storage_id <= after:
-            continue
-        if status is AssetCheckExecutionRecordStatus.SUCCEEDED:
-            if reset:  # a pass matters only after a reset: it is what closes the circuit
-                passes.append(info)
-            continue
-        record = _latest_completed(instance, info.check_key, str(info.partition_key))
-        if record is None:
-            continue
-        if status is AssetCheckExecutionRecordStatus.PLANNED:
-            # The latest execution is planned (running, or skipped by a refused run); the
-            # completed one before it has no storage id here, so place it by its timestamp.
-            assert record.event is not None
-            if reset and record.event.timestamp <= reset.timestamp:
-                continue
-        evaluations.append(_evaluation(record, storage_id))
-    if passes:
-        # Only the first pass after the reset is read in full: its time is when the probe
-        # closed the circuit; the others count by their storage ids alone.
-        first = min(passes, key=lambda i: i.latest_check_event_storage_id)
-        record = _latest_completed(instance, first.check_key, str(first.partition_key))
-        closed_at = record.event.timestamp if record and record.event else 0.0
-        evaluations += [
-            Evaluation(partition=str(i.partition_key), check=i.check_key.name, passed=True,
-                       severity="ERROR", storage_id=i.latest_check_event_storage_id,
-                       timestamp=closed_at)
-            for i in passes
-        ]
-    return derive(target, evaluations, reset)
+def circuit_state(instance: dg.DagsterInstance, target: str) -> CircuitState:
+    return derive_circuit(instance, target).state
+
+
+def circuit_states(instance: dg.DagsterInstance, targets: Iterable[str]) -> dict[str, CircuitState]:
+    """Every target's state from one read of the circuit events (a handful in a healthy fleet)."""
+    events = circuit_events(instance)
+    return {t: _derive(t, events.get(t, [])).state for t in dict.fromkeys(targets)}
 
 
 def genesis(instance: dg.DagsterInstance, target: str) -> tuple[int, float]:
@@ -159,28 +146,47 @@ def opening_key(instance: dg.DagsterInstance, derived: Derived) -> str:
     return derived.opening_key(genesis(instance, derived.state.target))
 
 
-def circuit_state(instance: dg.DagsterInstance, target: str) -> CircuitState:
-    return derive_circuit(instance, target).state
-
-
-def circuit_states(instance: dg.DagsterInstance, targets: Iterable[str]) -> dict[str, CircuitState]:
-    """Every target's state, reading the check history of all of them in one pass."""
-    resets = {t: _last_reset(instance, t) for t in dict.fromkeys(targets)}
-    oldest = min((r.storage_id if r else 0 for r in resets.values()), default=0)
-    infos = _partition_infos(instance, resets, oldest or None)
-    return {t: _derive(instance, t, reset, infos[t]).state for t, reset in resets.items()}
+def _latest_verdicts(events: Iterable[CircuitEvent], partition: str) -> dict[str, CircuitEvent]:
+    latest: dict[str, CircuitEvent] = {}
+    for event in events:
+        if event.kind != RESET and event.partition == partition:
+            latest[event.check] = event  # oldest first: the last one wins
+    return latest
 
 
 def failed_checks(instance: dg.DagsterInstance, partition: str) -> list[Evaluation]:
-    """The blocking drift checks whose latest completed evaluation of a partition failed."""
-    failed = []
-    for key in _check_keys():
-        record = _latest_completed(instance, key, partition)
-        if record is not None:
-            evaluation = _evaluation(record, 0)
-            if evaluation.trips:
-                failed.append(evaluation)
-    return failed
+    """The blocking drift checks whose latest recorded verdict on a partition is a trip."""
+    target = partition.rsplit("|", 1)[-1]
+    events = circuit_events(instance, target).get(target, [])
+    return [e.evaluation() for e in _latest_verdicts(events, partition).values() if e.kind == TRIP]
+
+
+def record_verdict(log_event: Callable[[dg.AssetObservation], Any], instance: dg.DagsterInstance,
+                   partition: str, check: str, passed: bool, severity: str,
+                   summary: str = "", evidence: dict[str, Any] | None = None) -> str | None:
+    """Record what a blocking check's verdict means for the circuit; returns the kind written.
+
+    An ERROR failure is always a trip. A pass is written only when it can matter (see the
+    module docstring), which keeps the events few; a WARN failure never trips.
+    """
+    target = partition.rsplit("|", 1)[-1]
+    if not passed and severity != "ERROR":
+        return None
+    if passed:
+        events = circuit_events(instance, target).get(target, [])
+        previous = _latest_verdicts(events, partition).get(check)
+        if _derive(target, events).state.status == CLOSED and (
+                previous is None or previous.kind != TRIP):
+            return None
+    kind = PASS if passed else TRIP
+    metadata: dict[str, Any] = {"action": kind, "partition": partition, "check": check,
+                                "summary": summary}
+    if evidence:
+        metadata["evidence"] = dg.MetadataValue.json(evidence)
+    log_event(dg.AssetObservation(asset_key=CIRCUIT, partition=target, metadata=metadata,
+                                  description=f"{check} {'passed' if passed else 'failed'} on "
+                                  f"{partition}"))
+    return kind
 
 
 def guard(context: dg.AssetExecutionContext, upstream_checks: bool = False) -> None:
@@ -207,10 +213,11 @@ def guard(context: dg.AssetExecutionContext, upstream_checks: bool = False) -> N
 
 def reset_observation(target: str, previous: CircuitState, by: str, note: str) -> dg.AssetObservation:
     return dg.AssetObservation(
-        asset_key=circuit_key(target),
-        description=f"circuit reset to half-open (was {previous.status})",
+        asset_key=CIRCUIT,
+        partition=target,
+        description=f"circuit of {target} reset to half-open (was {previous.status})",
         metadata={
-            "action": "reset",
+            "action": RESET,
             "by": by,
             "note": note,
             "previous_status": previous.status,

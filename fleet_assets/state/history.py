@@ -16,7 +16,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import dagster as dg
-from dagster._core.events import DagsterEventType
 
 from fleet_assets.lib.health import PartitionObservation
 
@@ -61,7 +60,7 @@ def recovery_count(instance: dg.DagsterInstance, partition: str) -> int:
 def step_failure(instance: dg.DagsterInstance, run_id: str,
                  step_key: str = "raw_pages") -> StepFailure | None:
     """The failure of ``step_key`` in ``run_id`` with the metadata its ``dg.Failure`` carried."""
-    for entry in reversed(instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE)):
+    for entry in reversed(instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)):
         event = entry.dagster_event
         if event is None or event.step_key != step_key:
             continue

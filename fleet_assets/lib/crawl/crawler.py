@@ -58,7 +58,8 @@ from fleet_assets.lib.failures import (
     Verdict,
 )
 from fleet_assets.lib.http.fetcher import Fetcher
-from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
+from fleet_assets.lib.store.base import CorruptObject, ObjectMissing, ObjectStore
+from fleet_assets.lib.store.integrity import read_page
 from fleet_assets.lib.store.local import sweep_partials
 from fleet_assets.lib.targets import Target
 from fleet_assets.lib.urlrefs import redact_outcome
@@ -198,10 +199,15 @@ class PartitionCrawler:
         nk = keys.natural_key(url, self.date)
         base = prev or mf.ManifestEntry(url=url, natural_key=nk, status=mf.PENDING)
         obj_key = keys.raw_page_key(self.target.name, self.date, nk)
+        body: bytes | None = None
         if self.store.exists(obj_key):
+            try:
+                body = read_page(self.store, obj_key)
+            except (ObjectMissing, CorruptObject):
+                body = None  # gone meanwhile, or unreadable and now quarantined: fetch again
+        if body is not None:
             # Stored by an attempt that died before writing its manifest: the object is the
             # evidence, so rebuild the entry from it instead of fetching again.
-            body = gzip.decompress(self.store.get(obj_key))
             self._tally.outcome("reused")
             return mf.ManifestEntry(
                 url=url, natural_key=nk, status=mf.STORED, http_status=200,

@@ -41,7 +41,8 @@ from dataclasses import dataclass
 from fleet_assets.lib import keys
 from fleet_assets.lib.extract import absolute_url, links_from, parse_page
 from fleet_assets.lib.failures import FailureClass
-from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
+from fleet_assets.lib.store.base import CorruptObject, ObjectMissing, ObjectStore
+from fleet_assets.lib.store.integrity import read_page
 from fleet_assets.lib.targets import Selector, Target
 
 
@@ -170,8 +171,8 @@ def _load(target: str, date: str, store: ObjectStore, url: str,
     page_key = listing_page_key(target, date, url)
     meta_key = page_key.replace(".html.gz", ".meta.json")
     try:
-        body = gzip.decompress(store.get(page_key))
-    except ObjectMissing:
+        body = read_page(store, page_key)
+    except (ObjectMissing, CorruptObject):  # a corrupt copy is quarantined: fetch again
         return fetch_page(url), True
     try:
         meta = json.loads(store.get(meta_key))

@@ -10,7 +10,9 @@ a new or re-fetched page (the manifest bytes), edited rules, or a new version of
 
 Markers live at ``state/<table>/<target>/<date>.json`` (never under ``tables/``, so the
 warehouse views never read them) and are replaced atomically; a missing or unreadable
-marker only means "do the work".
+marker only means "do the work". The table file itself is trusted only after it is read
+back: its Parquet footer must be readable and hold the row count (``rows``) the marker
+recorded, so a truncated or replaced file is written again, never reported as reused.
 
 Reads: nothing from settings.
 """
@@ -23,7 +25,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from fleet_assets.lib import keys
+from fleet_assets.lib import keys, tables
 from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
 
 
@@ -57,14 +59,21 @@ def unchanged(store: ObjectStore, table: str, target: str, date: str,
         marker = json.loads(store.get(marker_key(table, target, date)))
     except (ObjectMissing, ValueError):
         return None
-    if marker.get("fingerprint") != fp or not store.exists(keys.table_key(table, target, date)):
+    if marker.get("fingerprint") != fp or not isinstance(marker.get("rows"), int):
+        return None
+    try:
+        data = store.get(keys.table_key(table, target, date))
+    except ObjectMissing:
+        return None
+    if tables.parquet_problem(data, table, marker["rows"]) is not None:
         return None
     return dict(marker.get("metadata", {}))
 
 
 def record(store: ObjectStore, table: str, target: str, date: str, fp: str,
-           metadata: dict[str, Any]) -> None:
-    """Remember that the table file now in the store was built from ``fp``."""
+           metadata: dict[str, Any], rows: int) -> None:
+    """Remember that the table file now in the store, of ``rows`` rows, was built from ``fp``."""
     plain = {k: getattr(v, "value", v) for k, v in metadata.items()}
-    doc = json.dumps({"fingerprint": fp, "metadata": plain}, sort_keys=True, default=str)
+    doc = json.dumps({"fingerprint": fp, "rows": rows, "metadata": plain}, sort_keys=True,
+                     default=str)
     store.put(marker_key(table, target, date), doc.encode())

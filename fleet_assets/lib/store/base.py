@@ -35,6 +35,19 @@ class ObjectMissing(KeyError):
     """No object at that key."""
 
 
+class CorruptObject(Exception):
+    """A stored object is unreadable or not what its manifest recorded; it was quarantined.
+
+    ``key`` is the object, ``reason`` what is wrong, ``quarantine_key`` where its bytes are
+    kept (see ``integrity.py``). Never retried as is: the page must be fetched again.
+    """
+
+    def __init__(self, key: str, reason: str, quarantine_key: str = "") -> None:
+        self.key, self.reason, self.quarantine_key = key, reason, quarantine_key
+        kept = f"; kept as {quarantine_key}" if quarantine_key else ""
+        super().__init__(f"{key}: {reason}{kept}")
+
+
 @runtime_checkable
 class ObjectStore(Protocol):
     def put_if_absent(self, key: str, data: bytes) -> bool:

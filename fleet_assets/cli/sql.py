@@ -1,0 +1,37 @@
+"""``fleet sql QUERY``: a read-only query on the warehouse, printed as tab-separated rows."""
+
+from __future__ import annotations
+
+import argparse
+
+from fleet_assets.cli.common import CliError, add_command, configured_targets
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = add_command(sub, "sql", "run a read-only SQL query on the warehouse (tab-separated output)")
+    p.add_argument("query", help="e.g. \"SELECT target, count(*) FROM records GROUP BY 1\"")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from fleet_assets.resources import build_resources
+
+    warehouse = build_resources()["warehouse"]
+    warehouse.ensure_views(configured_targets().values())
+    con = warehouse.connect(read_only=True)
+    try:
+        try:
+            cur = con.execute(args.query)
+        except duckdb.Error as exc:
+            # DuckDB's message starts with its kind ("Parser Error: ..."); the rest is a caret
+            # diagram that repeats the query.
+            raise CliError(str(exc).strip().splitlines()[0]) from None
+        cols = [d[0] for d in cur.description or []]
+        print("\t".join(cols))
+        for row in cur.fetchall():
+            print("\t".join("" if v is None else str(v) for v in row))
+    finally:
+        con.close()
+    return 0

@@ -1,0 +1,24 @@
+"""``fleet status``: the fleet_health table, computed from the instance now."""
+
+from __future__ import annotations
+
+import argparse
+
+from fleet_assets.cli.common import add_command, configured_targets
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = add_command(sub, "status", "per-target fleet health (same table as fleet_health)")
+    p.add_argument("--days", type=int, default=7, help="recent partition days per target")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from fleet_assets.assets.health import fleet_health_table
+    from fleet_assets.lib.health import text_table
+    from fleet_assets.state.instance import get_instance
+
+    rows = fleet_health_table(get_instance(), configured_targets(), recent_dates=args.days)
+    print(f"fleet status: {len(rows)} target(s), last {args.days} partition day(s) each")
+    print(text_table(rows))
+    return 0
