@@ -27,8 +27,7 @@ lint: $(STAMP)
 
 # Loads the code location the way the UI does (dagster-dg-cli, [tool.dg] in pyproject.toml).
 check: $(STAMP)
-	mkdir -p $(DAGSTER_HOME)
-	test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m fleet_assets.state.instance
 	$(BIN)/dg check defs
 
 sandbox: $(STAMP)
@@ -36,8 +35,7 @@ sandbox: $(STAMP)
 
 # The Dagster UI (webserver + daemon) on http://127.0.0.1:3000, with the sandbox running.
 dev: $(STAMP)
-	mkdir -p $(DAGSTER_HOME)
-	test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m fleet_assets.state.instance
 	$(BIN)/fleet sandbox & trap 'kill $$!' EXIT; \
 	  PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev --host 127.0.0.1 --port 3000
 

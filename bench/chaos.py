@@ -142,7 +142,8 @@ def run_rounds(home: Path, env: dict[str, str], partitions: list[tuple[str, str]
 def verify(home: Path, sandbox: SandboxProcess, partitions: list[tuple[str, str]]) -> dict:
     """Compare the store with what the sandbox serves now (faults off, gone pages still gone)."""
     from fleet_assets.lib.crawl.crawler import PartitionCrawler
-    from fleet_assets.lib.failures import Taxonomy, policies_from
+    from fleet_assets.lib.crawl.retry import policies_from
+    from fleet_assets.lib.failures import Taxonomy
     from fleet_assets.lib.http.fetcher import HttpFetcher
 
     os.environ["FLEET_SANDBOX_URL"] = sandbox.url
@@ -270,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
 def _discover_listings(home: Path, env: dict[str, str], partitions: list[tuple[str, str]]) -> None:
     code = ("import json,sys; from pathlib import Path; from fleet_assets.lib.crawl.crawler import "
             "PartitionCrawler; from fleet_assets.lib.http.fetcher import HttpFetcher; "
-            "from fleet_assets.lib.failures import Taxonomy, policies_from; "
+            "from fleet_assets.lib.crawl.retry import policies_from; "
+            "from fleet_assets.lib.failures import Taxonomy; "
             "from fleet_assets.lib.store.local import LocalObjectStore; "
             "from fleet_assets.lib.targets import load_targets; import os; "
             "ts = load_targets(os.environ['FLEET_TARGETS']); "

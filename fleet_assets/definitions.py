@@ -5,9 +5,10 @@ import dagster as dg
 from fleet_assets.assets import ALL as ASSETS
 from fleet_assets.assets import HEALTH
 from fleet_assets.automation.celery import scaleout_jobs
+from fleet_assets.automation.jobs import JOBS as AUTOMATION_JOBS
 from fleet_assets.automation.jobs import ingest_job
-from fleet_assets.automation.sensors import JOBS as AUTOMATION_JOBS
-from fleet_assets.automation.sensors import SCHEDULES, SENSORS
+from fleet_assets.automation.schedules import SCHEDULES
+from fleet_assets.automation.sensors import SENSORS
 from fleet_assets.resources import build_resources
 from fleet_assets.state.circuit import reset_circuit_job
 

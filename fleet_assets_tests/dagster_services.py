@@ -19,7 +19,7 @@ from pathlib import Path
 import dagster as dg
 import requests
 
-from fleet_assets.lib.home import REPO_ROOT
+from fleet_assets.settings import REPO_ROOT
 
 BIN = Path(sys.executable).parent
 
@@ -45,6 +45,8 @@ class DagsterServices:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("FLEET_", "DAGSTER_"))}
         env.update(FLEET_HOME=str(self.fleet_home), DAGSTER_HOME=str(self.dagster_home),
                    FLEET_SANDBOX_URL=self.sandbox_url, NO_PROXY="127.0.0.1,localhost",
+                   # the tests' 2025 days must be partitions for the webserver and daemon too
+                   FLEET_START_DATE=os.environ.get("FLEET_START_DATE", "2025-01-01"),
                    PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
         return env
 

@@ -7,11 +7,12 @@ pass. ``postgres_db``: a uniquely named database on the shared server, dropped a
 
 from __future__ import annotations
 
-import os
 import socket
 import uuid
 
 import pytest
+
+from fleet_assets import settings
 
 POSTGRES = ("postgresql", 5432)
 REDIS = ("redis", 6379)
@@ -30,7 +31,7 @@ def require_service(name: str, port: int, host: str = "127.0.0.1") -> None:
     if service_up(port, host):
         return
     message = f"{name} is not answering on {host}:{port}"
-    if os.environ.get("FLEET_REQUIRE_SERVICES") == "1":
+    if settings.require_services():
         pytest.fail(f"{message} and FLEET_REQUIRE_SERVICES=1: start it (.ci/services)")
     pytest.skip(f"{message}; set FLEET_REQUIRE_SERVICES=1 to make this a failure")
 

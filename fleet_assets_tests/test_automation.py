@@ -13,10 +13,10 @@ from fleet_assets.assets import ALL
 from fleet_assets.automation.partitions import TARGETS_PARTITIONS, partition_key
 from fleet_assets.automation.sensors import build_daily_sensor, build_recovery_sensor, fleet_targets_sensor
 from fleet_assets.cli.launch import INGEST
-from fleet_assets.lib.home import REPO_ROOT
 from fleet_assets.lib.scheduling import launch_time
 from fleet_assets.lib.targets import TargetConfigError
 from fleet_assets.resources import build_resources
+from fleet_assets.settings import REPO_ROOT
 from fleet_assets.state import history
 from fleet_assets.state.circuit import circuit_state, record_verdict
 
@@ -186,3 +186,28 @@ def test_recovery_sensor_leaves_unrecoverable_failures_alone(fleet_env, sandbox)
         skipped = build_recovery_sensor(clock=_at(later))(dg.build_sensor_context(instance=instance))
         assert isinstance(skipped, dg.SkipReason)
         assert "no partition failed with class A or B" in skipped.skip_message
+
+
+def test_recovery_sensor_names_a_circuit_refusal(fleet_env, sandbox):
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(TARGETS_PARTITIONS, ["jobs"])
+        open_circuit(instance, "jobs", reason="drift on 2025-06-09")
+        refused = _run(instance, "jobs")
+        assert not refused.success
+        skipped = build_recovery_sensor(clock=_at(later))(dg.build_sensor_context(instance=instance))
+        assert isinstance(skipped, dg.SkipReason)
+        assert f"{DATE}|jobs: refused by jobs's open circuit" in skipped.skip_message
+        assert "fleet reset-circuit jobs" in skipped.skip_message
+        assert "unclassified" not in skipped.skip_message
+
+
+def test_failed_steps_are_never_rerun_as_whole_runs():
+    """Only crashed runs are run-retried: the instance default, the ingest job and backfills agree."""
+    from fleet_assets.automation.jobs import NO_RERUN_OF_FAILED_STEPS, ingest_job
+
+    for path in ("dagster.yaml", "deploy/dagster.prod.yaml"):
+        retries = yaml.safe_load((REPO_ROOT / path).read_text())["run_retries"]
+        assert retries["enabled"] and retries["retry_on_asset_or_op_failure"] is False, path
+    assert NO_RERUN_OF_FAILED_STEPS == {"dagster/retry_on_asset_or_op_failure": "false"}
+    assert ingest_job.tags.items() >= NO_RERUN_OF_FAILED_STEPS.items()

@@ -11,14 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fleet_assets.lib.crawl.backoff import (
-    attempts_left,
+    ClassPolicy,
     ceiling,
-    due_at,
     full_jitter,
     next_wait,
     parse_retry_after,
 )
-from fleet_assets.lib.failures import ClassPolicy
 
 NOW = dt.datetime(2025, 1, 2, 12, 0, 0, tzinfo=dt.UTC)
 POLICY_B = ClassPolicy(base_seconds=2.0, cap_seconds=120.0, max_attempts=5)
@@ -121,8 +119,3 @@ def test_backoff_wins_over_a_short_retry_after():
 def test_without_retry_after_the_wait_is_the_jittered_backoff():
     a, b = random.Random(11), random.Random(11)
     assert next_wait(POLICY_B, 3, None, a) == full_jitter(3, 2.0, 120.0, b)
-
-
-def test_attempts_left_and_due_at():
-    assert attempts_left(POLICY_B, 0) == 5 and attempts_left(POLICY_B, 7) == 0
-    assert due_at(1000.0, 2.5) == 1002.5 and due_at(1000.0, -3) == 1000.0

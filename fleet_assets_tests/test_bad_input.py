@@ -23,14 +23,13 @@ from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
 from fleet_assets.lib.crawl.proxies import Proxy
+from fleet_assets.lib.crawl.retry import policies_from
 from fleet_assets.lib.extract import extract_links, extract_record, parse_html
 from fleet_assets.lib.failures import (
     ConfigError,
     ErrorKind,
     FailureClass,
     Taxonomy,
-    classify_extraction,
-    policies_from,
 )
 from fleet_assets.lib.http.fetcher import FetchSettings, HttpFetcher
 from fleet_assets.lib.http.transport import PoolFetcher
@@ -227,7 +226,7 @@ def test_empty_body_is_fetched_but_is_semantic_drift(hostile, fetcher):
     assert outcome.status == 200 and outcome.body == b""
     ex = extract_record(outcome.body, RULES)
     assert ex.missing_required == ("title", "sku", "price")
-    assert classify_extraction(ex.values, RULES.required).failure is FailureClass.SEMANTIC
+    assert not ex.complete  # class C: the records step keeps it out of the table
 
 
 # -- extraction ---------------------------------------------------------------------------------
@@ -353,6 +352,25 @@ def test_a_secret_in_a_target_url_is_sent_but_never_stored(hostile, tmp_path, mo
     assert all(e.natural_key == keys.natural_key(e.url, DATE) for e in result.entries)
     files = _snapshot(tmp_path)
     assert files and not [k for k, v in files.items() if SECRET.encode() in v or SECRET in k]
+
+
+def test_a_corrupt_page_left_by_a_dead_attempt_is_quarantined_and_fetched_again(hostile,
+                                                                             tmp_path):
+    store = LocalObjectStore(tmp_path)
+    url = hostile + "/product"
+    key = keys.raw_page_key("t", DATE, keys.natural_key(url, DATE))
+    good = gzip.compress(PRODUCT, mtime=0)
+    flipped = good[:30] + bytes([good[30] ^ 0x04]) + good[31:]
+    store.put_if_absent(key, flipped)  # no manifest yet: an attempt died after writing it
+    target = parse_targets({"targets": [{
+        "name": "t", "urls": [url], "politeness": {"obey_robots": False},
+        "record": {"fields": {"title": {"css": "h1.title"}}, "required": ["title"]}}]})["t"]
+    result = PartitionCrawler(target, DATE, store, PoolFetcher(FetchSettings(max_body_bytes=CAP)),
+                              Taxonomy(), policies_from({})).run()
+    assert [e.status for e in result.entries] == [mf.STORED]
+    assert gzip.decompress(store.get(key)) == PRODUCT  # fetched again, not rebuilt from junk
+    kept = [k for k in store.list("quarantine/") if not k.endswith(".why.json")]
+    assert [store.get(k) for k in kept] == [flipped]
 
 
 # -- targets.yaml -------------------------------------------------------------------------------

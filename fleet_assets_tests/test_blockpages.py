@@ -16,7 +16,8 @@ from fleet_assets.lib import keys, tables
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
 from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
-from fleet_assets.lib.failures import DEFAULT_POLICIES, B, FetchOutcome, Taxonomy
+from fleet_assets.lib.crawl.retry import DEFAULT_POLICIES
+from fleet_assets.lib.failures import B, FetchOutcome, Taxonomy
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import parse_targets
 from fleet_assets.resources import build_resources

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from fleet_assets.cli import main as cli
-from fleet_assets.lib.home import REPO_ROOT
+from fleet_assets.settings import REPO_ROOT
 from fleet_assets.state.circuit import circuit_state
 from fleet_assets.state.instance import get_instance, register_targets
 

@@ -8,8 +8,8 @@ import yaml
 from fleet_assets.assets import ALL
 from fleet_assets.automation.partitions import TARGETS_PARTITIONS, partition_key
 from fleet_assets.cli import main as cli
-from fleet_assets.lib.home import REPO_ROOT
 from fleet_assets.resources import build_resources
+from fleet_assets.settings import REPO_ROOT
 
 DATE = "2025-06-10"
 JOB_FIELDS = ("job_id", "title", "company", "salary", "remote", "location")

@@ -12,8 +12,9 @@ from retry_support import REPO, targets_file
 
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
+from fleet_assets.lib.crawl.retry import DEFAULT_POLICIES
 from fleet_assets.lib.crawl.tombstones import TombstoneIndex, url_identity
-from fleet_assets.lib.failures import DEFAULT_POLICIES, A, Taxonomy
+from fleet_assets.lib.failures import A, Taxonomy
 from fleet_assets.lib.http.fetcher import HttpFetcher
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import load_targets
@@ -110,7 +111,7 @@ def test_a_retried_listing_resumes_at_the_page_that_failed(fleet_env, sandbox, t
     first = Recording(on_response=break_after_first_catalog_page)
     partial = crawler(fleet_env, tmp_path, "shop", first).run()
     failed = partial.listing_failure
-    assert failed is not None and failed.failure is A and "page=2" in failed.url
+    assert failed is not None and failed.failure_class is A and "page=2" in failed.url
     assert not partial.complete and partial.pending_by_class()["A"][0] == failed.url
     assert len(partial.entries) == 20  # page 1's links were fetched in the same attempt
     sandbox.set_faults({})

@@ -12,8 +12,8 @@ import dagster as dg
 import pytest
 import yaml
 
+from fleet_assets import settings
 from fleet_assets.assets import ALL
-from fleet_assets.automation import partitions
 from fleet_assets.automation.partitions import TARGETS_PARTITIONS, partition_key
 from fleet_assets.definitions import defs
 from fleet_assets.lib import tables
@@ -85,12 +85,12 @@ def test_every_job_and_schedule_has_a_description():
 
 def test_start_date_setting(monkeypatch):
     monkeypatch.delenv("FLEET_START_DATE", raising=False)
-    assert partitions.start_date() == partitions.DEFAULT_START_DATE
+    assert settings.start_date() == settings.DEFAULT_START_DATE
     monkeypatch.setenv("FLEET_START_DATE", "2026-02-01")
-    assert partitions.start_date() == "2026-02-01"
+    assert settings.start_date() == "2026-02-01"
     monkeypatch.setenv("FLEET_START_DATE", "2026-02-30")
     with pytest.raises(ValueError, match="FLEET_START_DATE='2026-02-30'.*YYYY-MM-DD"):
-        partitions.start_date()
+        settings.start_date()
 
 
 def test_tables_report_their_row_count(fleet_env, sandbox):

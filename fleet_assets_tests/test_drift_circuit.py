@@ -18,6 +18,7 @@ import dagster as dg
 import pytest
 import yaml
 
+from fleet_assets import settings
 from fleet_assets.assets import ALL
 from fleet_assets.automation.jobs import ingest_job
 from fleet_assets.automation.partitions import fleet_partitions, partition_key
@@ -25,10 +26,10 @@ from fleet_assets.checks import DRIFT_CHECKS
 from fleet_assets.cli.launch import materialize_many
 from fleet_assets.cli.main import main as fleet_main
 from fleet_assets.lib import keys
-from fleet_assets.lib.home import REPO_ROOT
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.resources import build_resources
 from fleet_assets.resources.fetcher import FetcherResource
+from fleet_assets.settings import REPO_ROOT
 from fleet_assets.state.circuit import (
     DRIFT_CHECK_NAMES,
     circuit_events,
@@ -344,7 +345,7 @@ def postgres_instance():
         admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres",
                                  connect_timeout=3)
     except psycopg2.OperationalError as exc:
-        if os.environ.get("FLEET_REQUIRE_SERVICES") == "1":
+        if settings.require_services():
             pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is required: {exc}")
         pytest.skip(f"no PostgreSQL on 127.0.0.1:5432: {exc}")
     admin.autocommit = True

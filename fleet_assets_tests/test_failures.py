@@ -1,26 +1,21 @@
-"""The failure taxonomy: every row of the rule table, overrides, policies and the exceptions."""
+"""The failure taxonomy: every row of the rule table, overrides and the exception tree."""
 
 from __future__ import annotations
 
 import pytest
 
 from fleet_assets.lib.failures import (
-    DEFAULT_POLICIES,
-    ClassPolicy,
     ConfigError,
-    EnvironmentalFailure,
     ErrorKind,
     FailureClass,
     FetchFailed,
     FetchOutcome,
     FleetError,
-    HardFailure,
+    ListingFailed,
+    ObjectMissing,
     ProxiesExhausted,
-    SemanticFailure,
+    StoreError,
     Taxonomy,
-    TransientFailure,
-    classify_extraction,
-    policies_from,
 )
 
 A, B, C, D = "A", "B", "C", "D"
@@ -58,7 +53,7 @@ def test_every_status_of_the_table_maps_to_its_class(status, expected):
 def test_429_is_environmental():
     verdict = TAX.classify(response(429, headers={"Retry-After": "3"}))
     assert verdict.failure is FailureClass.ENVIRONMENTAL
-    assert verdict.retryable and verdict.rotate_proxy
+    assert verdict.retryable and verdict.failure is FailureClass.ENVIRONMENTAL
 
 
 def test_404_is_hard_and_not_retryable():
@@ -155,22 +150,6 @@ def test_outcome_repr_leaves_the_body_out():
     assert "Blue widget" not in repr(response(200))
 
 
-# -- extraction (class C) --------------------------------------------------------------------
-def test_page_without_required_fields_is_semantic():
-    verdict = classify_extraction({"title": None, "price": ""}, ["title", "price"])
-    assert verdict.failure is FailureClass.SEMANTIC and not verdict.retryable
-    assert "title" in verdict.reason and "price" in verdict.reason
-
-
-def test_one_missing_required_field_is_semantic():
-    assert classify_extraction(["sku", "title"], ["sku", "title", "price"]).failure is \
-        FailureClass.SEMANTIC
-
-
-def test_all_required_fields_found_is_ok():
-    assert classify_extraction({"sku": "1", "title": "t", "extra": None}, ["sku", "title"]).ok
-
-
 # -- overrides -------------------------------------------------------------------------------
 def test_status_override_changes_only_that_status():
     tax = TAX.with_overrides({"status": {"403": "A", 202: "a", "200": "ok", "404": None}})
@@ -218,52 +197,51 @@ def test_bad_overrides_name_the_key_and_the_fix(overrides, message):
     assert message in str(info.value)
 
 
-# -- policies --------------------------------------------------------------------------------
-def test_default_policies_match_the_issue():
-    policies = policies_from({})
-    assert policies[FailureClass.TRANSIENT] == ClassPolicy(1.0, 60.0, 5)
-    assert policies[FailureClass.ENVIRONMENTAL] == ClassPolicy(2.0, 120.0, 5)
-    assert set(policies) == {FailureClass.TRANSIENT, FailureClass.ENVIRONMENTAL}
-    assert policies == dict(DEFAULT_POLICIES)
-
-
-def test_policy_overrides_apply_field_by_field():
-    policies = policies_from({"A": {"max_attempts": 8}, "environmental": {"base_seconds": 0.01}})
-    assert policies[FailureClass.TRANSIENT] == ClassPolicy(1.0, 60.0, 8)
-    assert policies[FailureClass.ENVIRONMENTAL].base_seconds == 0.01
-    assert policies[FailureClass.ENVIRONMENTAL].cap_seconds == 120.0
-
-
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"C": {"max_attempts": 3}}, "retry.C: class C is never retried"),
-    ({"X": {}}, "retry.X: 'X' is not a failure class"),
-    ({"A": {"base": 1}}, "retry.A: unknown key(s) base; allowed: base_seconds"),
-    ({"A": {"max_attempts": 0}}, "retry.A.max_attempts: expected an integer >= 1"),
-    ({"B": {"cap_seconds": -1}}, "retry.B.cap_seconds: expected a number >= 0"),
-    ({"B": 5}, "retry.B: expected a mapping"),
-])
-def test_bad_policy_overrides_name_the_key(overrides, message):
-    with pytest.raises(ConfigError) as info:
-        policies_from(overrides)
-    assert message in str(info.value)
-
-
 # -- exceptions ------------------------------------------------------------------------------
-@pytest.mark.parametrize(("cls", "exc_type"), [
-    (FailureClass.TRANSIENT, TransientFailure), (FailureClass.ENVIRONMENTAL, EnvironmentalFailure),
-    (FailureClass.SEMANTIC, SemanticFailure), (FailureClass.HARD, HardFailure),
-])
-def test_fetch_failed_of_picks_the_subclass_for_the_class(cls, exc_type):
-    exc = FetchFailed.of(cls, "why")
-    assert type(exc) is exc_type and exc.failure_class is cls and exc.reason == "why"
-    assert isinstance(exc, FetchFailed) and isinstance(exc, FleetError)
-
-
 def test_proxies_exhausted_is_environmental_and_says_when():
     exc = ProxiesExhausted("shop", until=1_700_000_000.0, proxies=3)
-    assert isinstance(exc, EnvironmentalFailure)
+    assert isinstance(exc, FetchFailed) and isinstance(exc, FleetError)
     assert exc.failure_class is FailureClass.ENVIRONMENTAL and exc.until == 1_700_000_000.0
     assert "all 3 proxies are burned for shop until 2023-11-14T22:13:20" in str(exc)
+
+
+def test_store_and_listing_failures_are_in_the_tree():
+    assert issubclass(StoreError, FleetError)
+    assert issubclass(ObjectMissing, FleetError) and issubclass(ObjectMissing, KeyError)
+    exc = ListingFailed("http://x/list", FailureClass.TRANSIENT, "HTTP 503", wait=2.0)
+    assert isinstance(exc, FetchFailed) and exc.failure_class is FailureClass.TRANSIENT
+    assert exc.url == "http://x/list" and exc.wait == 2.0 and "HTTP 503" in str(exc)
+
+
+def _exceptions_defined_in_the_package() -> set[type]:
+    import importlib
+    import inspect
+    import pkgutil
+
+    import fleet_assets
+
+    found = set()
+    for info in pkgutil.walk_packages(fleet_assets.__path__, "fleet_assets."):
+        module = importlib.import_module(info.name)
+        found |= {obj for _, obj in inspect.getmembers(module, inspect.isclass)
+                  if issubclass(obj, BaseException) and obj.__module__ == info.name}
+    return found
+
+
+def test_the_docstring_tree_lists_every_exception_the_package_defines():
+    """Every exception class is a FleetError, is in the documented tree, and is raised somewhere."""
+    import pathlib
+    import re
+
+    from fleet_assets.lib import failures
+
+    documented = set(re.findall(r"(?:├──|└──)\s+(\w+)", failures.__doc__ or ""))
+    defined = _exceptions_defined_in_the_package()
+    assert [c.__name__ for c in defined if not issubclass(c, FleetError)] == []
+    assert documented | {"FleetError"} == {c.__name__ for c in defined}
+    source = "\n".join(p.read_text() for p in pathlib.Path(failures.__file__).parents[1].rglob("*.py"))
+    for name in documented - {"FetchFailed"}:  # the base of the classed failures, never raised bare
+        assert re.search(rf"(raise|return) {name}\b", source), f"nobody raises {name}"
 
 
 def test_config_error_is_a_value_error_and_a_fleet_error():

@@ -46,7 +46,7 @@ def test_a_proxy_that_refuses_connections_is_environmental(sandbox, fetcher):
     outcome = fetcher.fetch(sandbox.url + URL, proxy=dead)
     assert outcome.error is ErrorKind.PROXY_ERROR
     verdict = Taxonomy().classify(outcome)
-    assert verdict.failure is B and verdict.rotate_proxy
+    assert verdict.failure is B
     assert sandbox.stats()["total"] == 0
 
 

@@ -9,7 +9,8 @@ from scripted import Answer, ScriptedSite
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
-from fleet_assets.lib.failures import DEFAULT_POLICIES, B, C, D, Taxonomy
+from fleet_assets.lib.crawl.retry import DEFAULT_POLICIES
+from fleet_assets.lib.failures import B, C, D, Taxonomy
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import parse_targets
 
@@ -90,7 +91,7 @@ def test_a_resumed_walk_resolves_stored_pages_against_their_final_url(tmp_path):
 def test_a_404_start_page_fails_naming_the_url_and_writes_a_manifest(tmp_path):
     site = ScriptedSite({})
     result = crawl(tmp_path, site, **listing(f"{H}/gone"))
-    assert result.listing_dead is not None and result.listing_dead.failure is D
+    assert result.listing_dead is not None and result.listing_dead.failure_class is D
     assert result.listing_dead.url == f"{H}/gone"
     assert result.listing_failure is None and result.entries == ()
     assert LocalObjectStore(tmp_path).exists(keys.manifest_key("t", DATE))
@@ -109,10 +110,10 @@ def test_a_start_page_whose_link_selector_matches_nothing_twice_is_c(tmp_path):
     site = ScriptedSite({f"{H}/l": Answer(body=b"<html><p>new layout</p></html>")})
     first = crawl(tmp_path, site, **listing(f"{H}/l"))
     # Asked once: a suspect (maybe a wall), asked again as another client after a B wait.
-    assert first.listing_failure is not None and first.listing_failure.failure is B
+    assert first.listing_failure is not None and first.listing_failure.failure_class is B
     assert first.listing_dead is None and first.outcomes["suspect"] == 1
     second = crawl(tmp_path, site, attempt=1, **listing(f"{H}/l"))
-    assert second.listing_dead is not None and second.listing_dead.failure is C
+    assert second.listing_dead is not None and second.listing_dead.failure_class is C
     assert "a.i" in second.listing_dead.reason
     assert site.count(lambda u: u == f"{H}/l") == 2
 

@@ -6,7 +6,6 @@ backfill test runs first and owns the dates it checks; the browser test uses ano
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -16,8 +15,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from fleet_assets import settings
 from fleet_assets.cli.backfill import GraphQLBackfills
-from fleet_assets.lib.home import REPO_ROOT
+from fleet_assets.settings import REPO_ROOT
 from fleet_assets_tests.dagster_services import DagsterServices
 
 DATES = ["2025-06-10", "2025-06-11", "2025-06-12"]
@@ -53,7 +53,7 @@ def test_fleet_backfill_runs_3_targets_x_3_days_through_graphql_and_the_daemon(s
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=480,
     )
     assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}\n{services.logs()}"
-    lines = [line for line in proc.stdout.splitlines() if re.match(r"\s+\[\s*\d+\] ok ", line)]
+    lines = [line for line in proc.stdout.splitlines() if re.match(r"\s+\[\s*\d+/\d+\] ok ", line)]
     runs_per_partition = {p: sum(f" {p} " in line for line in lines) for p in
                           (f"{d}|{t}" for d in DATES for t in TARGETS)}
     assert all(n >= 1 for n in runs_per_partition.values()), proc.stdout  # a progress line each
@@ -72,7 +72,7 @@ def test_fleet_backfill_runs_3_targets_x_3_days_through_graphql_and_the_daemon(s
 
 
 def _require_browser():
-    required = os.environ.get("FLEET_REQUIRE_SERVICES") == "1"
+    required = settings.require_services()
     if not Path(CHROMIUM).exists():
         if required:
             pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")

@@ -8,9 +8,10 @@ import threading
 
 import pytest
 
-from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool, ban_key, expand_env, redact
-from fleet_assets.lib.failures import ConfigError, EnvironmentalFailure, ProxiesExhausted
+from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool, ban_key, redact
+from fleet_assets.lib.failures import ConfigError, FailureClass, ProxiesExhausted
 from fleet_assets.lib.store.local import LocalObjectStore
+from fleet_assets.lib.urlrefs import expand_env
 
 SECRET = "s3cr3t-Pa55"
 URLS = [f"http://alice:{SECRET}@127.0.0.1:{port}" for port in (8081, 8082, 8083)]
@@ -88,15 +89,15 @@ def test_bad_proxy_url_is_a_config_error_without_the_secret(url):
 # -- environment expansion -------------------------------------------------------------------
 def test_expand_env_fills_credentials_from_the_environment():
     env = {"PROXY_USER": "alice", "PROXY_PASS": SECRET}
-    url = expand_env("http://${PROXY_USER}:${PROXY_PASS}@127.0.0.1:8081", env)
+    url = expand_env("http://${PROXY_USER}:${PROXY_PASS}@127.0.0.1:8081", "proxy", env)
     assert url == URLS[0]
-    assert expand_env("http://${HOST:-127.0.0.1}:8081", {}) == "http://127.0.0.1:8081"
+    assert expand_env("http://${HOST:-127.0.0.1}:8081", "proxy", {}) == "http://127.0.0.1:8081"
 
 
 def test_missing_env_var_names_it_and_how_to_set_it_but_no_value():
     env = {"PROXY_USER": "alice-user-value"}
     with pytest.raises(ConfigError) as info:
-        expand_env("http://${PROXY_USER}:${PROXY_PASS}@127.0.0.1:8081", env)
+        expand_env("http://${PROXY_USER}:${PROXY_PASS}@127.0.0.1:8081", "proxy", env)
     message = str(info.value)
     assert "PROXY_PASS is not set" in message and "export PROXY_PASS" in message
     assert "alice-user-value" not in message
@@ -174,7 +175,7 @@ def test_every_proxy_burned_raises_with_the_earliest_return(store, clock):
     assert pool.pick("shop") is None
     with pytest.raises(ProxiesExhausted) as info:
         pool.pick_or_raise("shop")
-    assert isinstance(info.value, EnvironmentalFailure)
+    assert info.value.failure_class is FailureClass.ENVIRONMENTAL
     assert info.value.until == clock.now + 100.0 and info.value.proxies == 3
     assert SECRET not in str(info.value)
 

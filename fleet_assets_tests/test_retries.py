@@ -24,9 +24,9 @@ from retry_support import (
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.failures import DEFAULT_CAPTCHA_MARKERS, A, B
+from fleet_assets.lib.failures import DEFAULT_CAPTCHA_MARKERS
 from fleet_assets.lib.store.local import LocalObjectStore
-from fleet_assets.resources.fetcher import FetcherResource, class_retry_policy
+from fleet_assets.resources.fetcher import FetcherResource
 
 DATE = "2025-06-10"
 NEXT = "2025-06-11"
@@ -275,13 +275,3 @@ def test_every_proxy_burned_is_a_clear_class_b_failure_with_when_to_come_back(
     assert meta["due_at"] > time.time() + 200  # the default 300 s cooldown
     stats = sandbox.stats()  # never fell back to going direct (robots.txt is fetched direct)
     assert stats["by_client"].get("direct", 0) == stats["by_target"].get("robots.txt", 0)
-
-
-def test_class_policies_as_dagster_retry_policies_match_the_class_budget():
-    from fleet_assets.lib.failures import DEFAULT_POLICIES
-
-    for cls in (A, B):
-        policy = class_retry_policy(DEFAULT_POLICIES[cls])
-        assert policy.max_retries == DEFAULT_POLICIES[cls].max_attempts - 1
-        assert policy.delay == DEFAULT_POLICIES[cls].base_seconds
-        assert policy.jitter == dg.Jitter.FULL and policy.backoff == dg.Backoff.EXPONENTIAL

@@ -10,7 +10,8 @@ from test_crawl import DATE
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
-from fleet_assets.lib.failures import DEFAULT_POLICIES, Taxonomy
+from fleet_assets.lib.crawl.retry import DEFAULT_POLICIES
+from fleet_assets.lib.failures import Taxonomy
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import load_targets
 from fleet_assets.resources.fetcher import FetcherResource

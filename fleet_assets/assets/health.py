@@ -12,11 +12,11 @@ import dagster as dg
 
 from fleet_assets.assets.meta import OWNERS
 from fleet_assets.automation.partitions import TARGETS_PARTITIONS
-from fleet_assets.automation.sensors import max_recoveries
 from fleet_assets.lib import health
 from fleet_assets.lib.targets import Target
 from fleet_assets.resources.store import ObjectStoreResource
 from fleet_assets.resources.targets import TargetsResource
+from fleet_assets.settings import max_recoveries
 from fleet_assets.state import history
 from fleet_assets.state.circuit import circuit_states
 

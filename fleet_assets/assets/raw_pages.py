@@ -3,7 +3,8 @@
 Grain: one gzip object per fetched URL per target per day, plus one manifest and one
 tombstones table file per partition.
 
-How a partition's retries flow (the failure class decides; no loop inside the step):
+How a partition's retries flow (``lib/crawl/retry.py`` decides from the failure class; this
+module only acts on the decision; no loop inside the step):
 
 - A (transient) and B (environmental) pages stay ``pending`` in the manifest with their
   class and due time. If every pending page is due within ``max_in_run_wait_seconds``, the
@@ -29,10 +30,11 @@ from fleet_assets.assets.meta import OWNERS, tags
 from fleet_assets.automation.partitions import fleet_partitions, split
 from fleet_assets.lib import keys, tables
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.crawl import tombstones
-from fleet_assets.lib.crawl.backoff import full_jitter
+from fleet_assets.lib.crawl import retry, tombstones
 from fleet_assets.lib.crawl.crawler import CrawlResult, PartitionCrawler
-from fleet_assets.lib.failures import ClassPolicy, FailureClass
+from fleet_assets.lib.crawl.progress import Progress
+from fleet_assets.lib.failures import FailureClass
+from fleet_assets.lib.logfmt import kv
 from fleet_assets.lib.store.base import ObjectStore, StoreError
 from fleet_assets.resources.fetcher import UNCLASSIFIED_RETRY, FetcherResource
 from fleet_assets.resources.store import ObjectStoreResource
@@ -42,7 +44,8 @@ from fleet_assets.state.circuit import guard
 # Fixed metadata keys, present on every materialization and failure, so the UI can plot them.
 OUTCOME_LABELS = ("ok", "A", "B", "C", "D", "reused", "disallowed", "tombstoned", "suspect",
                   "suspect_cleared")
-VERBS = {FailureClass.TRANSIENT: "retrying", FailureClass.ENVIRONMENTAL: "rotating"}
+# A long partition logs pages done / total, rate and pending by class this often.
+PROGRESS_EVERY_SECONDS = 5.0
 
 
 @dg.asset(
@@ -66,6 +69,7 @@ def raw_pages(
     target = targets.get(name)
     object_store = store.get_store()
     policies = fetcher.policies(target)
+    attempt, limit = context.retry_number, fetcher.max_in_run_wait_seconds
     crawler = PartitionCrawler(
         target=target,
         date=date,
@@ -74,90 +78,63 @@ def raw_pages(
         taxonomy=fetcher.taxonomy(target),
         policies=policies,
         proxies=fetcher.proxy_pool(target, object_store),
-        attempt=context.retry_number,
+        attempt=attempt,
         rng=random.Random(),
+        progress=Progress(
+            lambda report: context.log.info(kv(event=report.event, target=name, date=date,
+                                               **report.fields())),
+            clock=time.monotonic, every_seconds=PROGRESS_EVERY_SECONDS),
     )
     try:
         result = crawler.run()
         tomb_count = _write_tombstones(object_store, name, date, result)
     except StoreError as exc:
-        # The store is down (class A): stored objects stay, the manifest is rewritten next time.
-        a = policies[FailureClass.TRANSIENT]
-        _retry_or_fail(context, fetcher, a, FailureClass.TRANSIENT,
-                       full_jitter(context.retry_number, a.base_seconds, a.cap_seconds, random.Random()),
-                       {"store_error": str(exc)}, pending=0, exhausted=False,
-                       head="object store unavailable")
+        # Stored objects stay; the manifest is rewritten by the next attempt.
+        _act(context, retry.decide_outage(policies, attempt, limit, random.Random()),
+             {"store_error": str(exc)})
     metadata = _metadata(result, name, date, tomb_count)
-    dead = result.listing_dead
-    if dead is not None:
-        # The same request gives the same answer: no retry; the manifest is already written.
-        description = (f"listing start page {dead.url} is unusable ({dead.failure.value}): "
-                       f"{dead.reason}; check the target's listing.start_url and link selector")
-        context.log.error(description)
-        raise dg.Failure(description=description, allow_retries=False,
-                         metadata={**metadata, "failure_class": dead.failure.value,
-                                   "listing_url": dead.url})
-    if result.complete:
-        context.log.info(f"{name} {date}: complete, {result.counts()}")
+    decision = retry.decide(result, policies, attempt, limit)
+    if isinstance(decision, retry.GiveUp):
+        context.log.error(decision.reason)
+        raise dg.Failure(description=decision.reason, allow_retries=False,
+                         metadata={**metadata, "failure_class": decision.failure_class.value,
+                                   "listing_url": decision.url})
+    if isinstance(decision, retry.Done):
+        context.log.info(kv(event="complete", target=name, date=date, **result.counts()))
         return dg.MaterializeResult(metadata=metadata)
     by_class = result.pending_by_class()
-    # B outranks A: the pool needs a rotation, not only a wait.
-    failure = FailureClass.ENVIRONMENTAL if "B" in by_class else FailureClass.TRANSIENT
-    wait = max(0.0, (result.last_due() or time.time()) - time.time())
-    details = {
+    listing = result.listing_failure
+    context.log.info(kv(
+        event="incomplete", target=name, date=date, attempt=attempt + 1, **result.counts(),
+        pending_class={cls.value: len(urls) for cls, urls in by_class.items()},
+        listing="complete" if listing is None else f"pending at {listing.url}",
+        outcome=result.outcomes,
+    ))
+    _act(context, decision, {
         **metadata,
         "pending_urls_by_class": dg.MetadataValue.json(
-            {cls: sorted(urls)[:50] for cls, urls in sorted(by_class.items())}
+            {cls.value: sorted(urls)[:50] for cls, urls in sorted(by_class.items())}
         ),
-    }
-    listing = result.listing_failure
-    exhausted = "B" in by_class and (result.proxies_exhausted_until is not None
-                                     or (listing is not None and listing.proxies_exhausted))
-    context.log.info(
-        f"{name} {date}: attempt {result.attempt + 1}: {result.counts()}, pending by class "
-        f"{ {cls: len(urls) for cls, urls in sorted(by_class.items())} }, "
-        f"listing {'complete' if listing is None else 'pending at ' + listing.url}, "
-        f"outcomes {dict(sorted(result.outcomes.items()))}"
-    )
-    _retry_or_fail(context, fetcher, policies[failure], failure, wait, details,
-                   pending=result.pending_count, exhausted=exhausted)
+    })
 
 
-def _retry_or_fail(context: dg.AssetExecutionContext, fetcher: FetcherResource,
-                   policy: ClassPolicy, failure: FailureClass, wait: float,
-                   details: dict[str, object], pending: int, exhausted: bool,
-                   head: str | None = None) -> NoReturn:
+def _act(context: dg.AssetExecutionContext, decision: retry.RetryIn | retry.LeaveUntil,
+         details: dict[str, object]) -> NoReturn:
     """Wait inside the run (``RetryRequested``) or leave it (``Failure`` with ``due_at``)."""
-    attempts_used = context.retry_number + 1
-    verb = VERBS[failure]
-    if attempts_used < policy.max_attempts and wait <= fetcher.max_in_run_wait_seconds:
-        context.log.warning(
-            f"{verb} ({failure.value}): {pending} pending, next attempt "
-            f"{attempts_used + 1}/{policy.max_attempts} in {wait:.2f}s"
-        )
-        raise dg.RetryRequested(max_retries=policy.max_attempts - 1, seconds_to_wait=wait)
-    due = time.time() + wait
-    if attempts_used >= policy.max_attempts:
-        why = f"attempts exhausted ({attempts_used}/{policy.max_attempts})"
-    else:
-        why = f"next attempt due in {wait:.0f}s, later than the in-run limit"
-    if head is None and exhausted:
-        head = ("ProxiesExhausted (B): every proxy is burned for this target; "
-                f"{pending} page(s) pending")
-    elif head is None:
-        head = f"{pending} page(s) pending with class {failure.value}"
-    description = (f"{head} ({why}); come back after "
-                   f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(due))}")
-    context.log.error(description)
+    if isinstance(decision, retry.RetryIn):
+        context.log.warning(decision.message)
+        raise dg.RetryRequested(max_retries=decision.max_attempts - 1,
+                                seconds_to_wait=decision.seconds)
+    context.log.error(decision.reason)
     raise dg.Failure(
-        description=description,
+        description=decision.reason,
         metadata={
             **details,
-            "failure_class": failure.value,
-            "proxies_exhausted": bool(exhausted),
-            "due_at": dg.MetadataValue.float(due),
-            "wait_seconds": dg.MetadataValue.float(round(wait, 3)),
-            "attempts": attempts_used,
+            "failure_class": decision.failure_class.value,
+            "proxies_exhausted": decision.proxies_exhausted,
+            "due_at": dg.MetadataValue.float(decision.due_at),
+            "wait_seconds": dg.MetadataValue.float(round(decision.wait_seconds, 3)),
+            "attempts": decision.attempts,
         },
         allow_retries=False,
     )
@@ -179,8 +156,8 @@ def _metadata(result: CrawlResult, target: str, date: str, tomb_count: int) -> d
         "gone": counts[mf.GONE],
         "pending": result.pending_count,
         "listing_complete": result.listing_failure is None,
-        "pending_A": len(pending.get("A", [])),
-        "pending_B": len(pending.get("B", [])),
+        "pending_A": len(pending.get(FailureClass.TRANSIENT, [])),
+        "pending_B": len(pending.get(FailureClass.ENVIRONMENTAL, [])),
         "disallowed": counts[mf.DISALLOWED],
         "newly_stored": result.newly_stored,
         "carried_over": result.carried_over,

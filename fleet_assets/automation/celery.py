@@ -5,7 +5,7 @@ Each step of a run becomes a Celery task on a real broker; workers started with
 execute them, sharing the instance (PostgreSQL) and the object store (S3). Nothing of the
 steps changes: the same assets, resources and failure handling run inside the worker.
 
-Environment (read when the code location loads; the broker URL is passed as an env
+Environment (``settings.celery()``, read when the code location loads; the broker URL is passed as an env
 reference, so a password in it never reaches the run config shown in the UI):
 
 - ``FLEET_CELERY_BROKER``: broker URL (default ``pyamqp://guest:guest@127.0.0.1:5672//``).
@@ -14,26 +14,23 @@ reference, so a password in it never reaches the run config shown in the UI):
 """
 
 import importlib.util
-import os
 
 import dagster as dg
 
-from fleet_assets.automation.jobs import ingest_job
+from fleet_assets import settings
+from fleet_assets.automation.jobs import NO_RERUN_OF_FAILED_STEPS, ingest_job
 from fleet_assets.automation.partitions import fleet_partitions
 
 DEFAULT_BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
 
 
-def _source(name: str, default: str) -> dict | str:
-    return {"env": name} if os.environ.get(name) else default
-
-
 def celery_config() -> dict:
     """The executor config (also the worker's ``-y`` YAML: both must agree on broker and queue)."""
+    s = settings.celery()
     return {
-        "broker": _source("FLEET_CELERY_BROKER", DEFAULT_BROKER),
-        "backend": _source("FLEET_CELERY_BACKEND", "rpc://"),
-        "config_source": {"task_default_queue": os.environ.get("FLEET_CELERY_QUEUE", "dagster")},
+        "broker": {"env": s.broker} if s.broker else DEFAULT_BROKER,
+        "backend": {"env": s.backend} if s.backend else "rpc://",
+        "config_source": {"task_default_queue": s.queue},
     }
 
 
@@ -46,7 +43,7 @@ def build_celery_job(config: dict):
         partitions_def=fleet_partitions,
         executor_def=celery_executor.configured(config, name="fleet_celery"),
         description="The ingest job with every step as a Celery task (see docs/deploy.md).",
-        tags={"fleet/executor": "celery"},
+        tags={"fleet/executor": "celery", **NO_RERUN_OF_FAILED_STEPS},
     )
 
 

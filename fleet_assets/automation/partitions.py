@@ -1,6 +1,6 @@
 """The fleet's partitioning: one partition per day per target.
 
-Settings: ``FLEET_START_DATE`` (YYYY-MM-DD, default ``DEFAULT_START_DATE``), the first
+Settings: ``FLEET_START_DATE`` (``settings.start_date``, YYYY-MM-DD), the first
 partition day. A live site can only be fetched as it is today, so a partition older than
 the day the fleet started crawling would hold today's pages under an old date: the start is
 the deployment's first day, not an arbitrary epoch. A recent default keeps a new install
@@ -10,26 +10,11 @@ start once and keeps it (moving it later hides older partitions, it deletes noth
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-
 import dagster as dg
 
+from fleet_assets.settings import start_date
+
 TARGETS_PARTITIONS = "targets"
-DEFAULT_START_DATE = "2026-11-01"
-
-
-def start_date() -> str:
-    """The first partition day: ``FLEET_START_DATE`` or the default, validated."""
-    raw = os.environ.get("FLEET_START_DATE", "").strip() or DEFAULT_START_DATE
-    try:
-        dt.date.fromisoformat(raw)
-    except ValueError:
-        raise ValueError(f"FLEET_START_DATE={raw!r} is not a date; write it as YYYY-MM-DD "
-                         "(the first day the fleet crawls) or unset it") from None
-    return raw
-
-
 START_DATE = start_date()
 
 date_partitions = dg.DailyPartitionsDefinition(start_date=START_DATE)

@@ -1,4 +1,4 @@
-"""Sensors and schedules: keep targets in sync, launch each day, recover failed partitions.
+"""Sensors: keep targets in sync, launch each day, recover failed partitions.
 
 - ``fleet_targets_sensor`` adds the targets of targets.yaml as ``target`` dynamic partitions
   and reports targets that left the file (their partitions and data are kept).
@@ -10,45 +10,24 @@
   with class A or B once the failure's ``due_at`` has passed: durable retries outside the
   run, at most ``FLEET_MAX_RECOVERIES`` (default 3) per partition, counted from the runs
   tagged ``fleet/recovery``. Recovery runs carry ``dagster/max_retries=0`` so each one is a
-  single attempt and the bound holds.
-- ``fleet_health_schedule`` refreshes the ``fleet_health`` asset every 15 minutes.
+  single attempt and the bound holds. A partition refused by its target's open circuit is
+  never recovered: the sensor names the circuit and the reset command instead.
+
+Schedules are in ``schedules.py``, jobs in ``jobs.py``.
 """
 
 import datetime as dt
-import os
 from collections.abc import Callable
 
 import dagster as dg
 
 from fleet_assets.automation.jobs import ingest_job
 from fleet_assets.automation.partitions import TARGETS_PARTITIONS, partition_key, target_partitions
-from fleet_assets.lib.home import targets_path
 from fleet_assets.lib.scheduling import daily_partition_date, decide_recovery, launch_time
 from fleet_assets.lib.targets import load_targets
+from fleet_assets.settings import launch_hour, launch_jitter_seconds, max_recoveries, targets_path
 from fleet_assets.state import history
-from fleet_assets.state.circuit import circuit_states
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not an integer; unset it or set a whole number") from None
-
-
-def launch_hour() -> int:
-    return _env_int("FLEET_LAUNCH_HOUR", 2)
-
-
-def launch_jitter_seconds() -> int:
-    return _env_int("FLEET_LAUNCH_JITTER_SECONDS", 1800)
-
-
-def max_recoveries() -> int:
-    return _env_int("FLEET_MAX_RECOVERIES", 3)
+from fleet_assets.state.circuit import OPEN, circuit_states
 
 
 @dg.sensor(
@@ -141,6 +120,7 @@ def build_recovery_sensor(name: str = "fleet_recovery_sensor", max_recoveries_: 
         failed = instance.get_run_records(
             dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]), limit=lookback_runs)
         seen, requests, notes = set(), [], []
+        circuits: dict = {}
         for record in failed:
             tags = record.dagster_run.tags
             key = tags.get(history.PARTITION_TAG)
@@ -153,6 +133,14 @@ def build_recovery_sensor(name: str = "fleet_recovery_sensor", max_recoveries_: 
             failure = history.step_failure(instance, record.dagster_run.run_id)
             if failure is None:
                 continue  # raw_pages did not fail: nothing for a durable retry
+            target = tags[history.TARGET_TAG]
+            if target not in circuits:
+                circuits.update(circuit_states(instance, [target]))
+            if circuits[target].status == OPEN:
+                # The refusal is deterministic: a relaunch is refused the same way until a reset.
+                notes.append(f"{key}: refused by {target}'s open circuit ({circuits[target].reason}); "
+                             f"fix its rules, then `fleet reset-circuit {target}`")
+                continue
             recoveries = history.recovery_count(instance, key)
             decision = decide_recovery(failure.failure_class, failure.due_at, recoveries, bound, now,
                                        will_retry=tags.get(history.WILL_RETRY_TAG) == "true")
@@ -160,7 +148,7 @@ def build_recovery_sensor(name: str = "fleet_recovery_sensor", max_recoveries_: 
                 notes.append(f"{key}: {decision.reason}")
                 continue
             context.log.info(f"recovering {key}: {decision.reason}")
-            date, target = tags[history.DATE_TAG], tags[history.TARGET_TAG]
+            date = tags[history.DATE_TAG]
             requests.append(dg.RunRequest(
                 run_key=f"recover:{key}:{decision.recovery_number}",
                 partition_key=partition_key(date, target),
@@ -179,17 +167,4 @@ def build_recovery_sensor(name: str = "fleet_recovery_sensor", max_recoveries_: 
 fleet_daily_sensor = build_daily_sensor()
 fleet_recovery_sensor = build_recovery_sensor()
 
-fleet_health_job = dg.define_asset_job("fleet_health_job", selection=["fleet_health"],
-                                       description="Recompute the fleet health table.")
-
-fleet_health_schedule = dg.ScheduleDefinition(
-    name="fleet_health_schedule",
-    job=fleet_health_job,
-    cron_schedule="*/15 * * * *",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every 15 minutes: recompute fleet_health from the instance's run history.",
-)
-
 SENSORS = [fleet_targets_sensor, fleet_daily_sensor, fleet_recovery_sensor]
-SCHEDULES = [fleet_health_schedule]
-JOBS = [fleet_health_job]

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import requests
 
+from fleet_assets import settings
 from fleet_assets.cli.common import CliError, add_command
 
-DEFAULT_URL = "http://127.0.0.1:3000"
 ASSETS = ("raw_pages", "extracted_records", "daily_aggregates")
 DONE = ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED")
 TERMINAL_RUNS = ("SUCCESS", "FAILURE", "CANCELED")
@@ -91,7 +90,7 @@ class GraphQLBackfills:
     """A small client for the webserver's ``/graphql`` endpoint."""
 
     def __init__(self, url: str | None = None, timeout: float = 30.0):
-        self.url = (url or os.environ.get("FLEET_DAGSTER_URL") or DEFAULT_URL).rstrip("/")
+        self.url = (url or settings.dagster_url()).rstrip("/")
         self.timeout = timeout
         self._session = requests.Session()
         self._session.trust_env = False  # loopback: never through an HTTP proxy
@@ -132,6 +131,8 @@ class GraphQLBackfills:
         after the other anyway, so a process per step only costs start-up time, and a step
         waiting for an in-run retry sleeps instead of keeping a parent process busy.
         """
+        from fleet_assets.automation.jobs import NO_RERUN_OF_FAILED_STEPS
+
         if executor not in EXECUTORS:
             raise BackfillError(f"executor {executor!r}: use one of {', '.join(EXECUTORS)}")
         repo = self.repository()
@@ -144,7 +145,9 @@ class GraphQLBackfills:
                 for a in assets
             ],
             "title": title or f"fleet backfill {dates[0]}..{dates[-1]} {','.join(targets)}",
-            "tags": [{"key": "fleet/launched_by", "value": "fleet-backfill"}],
+            # Backfill runs are asset runs, not `ingest` runs: they need the job's no-rerun tag too.
+            "tags": [{"key": "fleet/launched_by", "value": "fleet-backfill"},
+                     *({"key": k, "value": v} for k, v in NO_RERUN_OF_FAILED_STEPS.items())],
             "runConfigData": {"execution": {"config": {executor: {}}}},
         }
         result = self.query(_LAUNCH, {"params": params})["launchPartitionBackfill"]
@@ -218,7 +221,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from", dest="start", required=True, help="first date (YYYY-MM-DD)")
     p.add_argument("--to", dest="end", required=True, help="last date (YYYY-MM-DD)")
     p.add_argument("--target", action="append", help="only this target (repeatable; default all)")
-    p.add_argument("--url", help=f"Dagster webserver (default $FLEET_DAGSTER_URL or {DEFAULT_URL})")
+    p.add_argument("--url", help="Dagster webserver (default $FLEET_DAGSTER_URL or "
+                   f"{settings.DEFAULT_DAGSTER_URL})")
     p.add_argument("--no-wait", dest="wait", action="store_false",
                    help="return after launching instead of following progress")
     p.add_argument("--timeout", type=float, default=3600, help="seconds to wait for completion")

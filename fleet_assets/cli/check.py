@@ -1,6 +1,6 @@
 """``fleet check``: validate targets.yaml as data and print every problem, naming field and fix.
 
-Reads ``FLEET_TARGETS`` (through ``lib.home.targets_path``) unless a path is given. Exit
+Reads ``FLEET_TARGETS`` (through ``settings.targets_path``) unless a path is given. Exit
 status 0 when the file loads, 2 when it has problems (the same code as any config error).
 """
 
@@ -13,7 +13,7 @@ from fleet_assets.lib.targets import load_targets, validate_targets_file
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from fleet_assets.lib.home import targets_path
+    from fleet_assets.settings import targets_path
 
     path = args.path or targets_path()
     problems = validate_targets_file(path)

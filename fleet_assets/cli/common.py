@@ -7,11 +7,13 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from fleet_assets.lib.failures import FleetError
+
 if TYPE_CHECKING:
     from fleet_assets.lib.targets import Target
 
 
-class CliError(Exception):
+class CliError(FleetError):
     """Bad input or a refused action: ``main`` prints ``fleet <command>: <message>``, exits 2."""
 
 
@@ -32,15 +34,15 @@ def add_command(sub: argparse._SubParsersAction, name: str, help_: str,
 
 def configured_targets() -> dict[str, Target]:
     """targets.yaml (``FLEET_TARGETS``) loaded and validated; a bad file raises its error."""
-    from fleet_assets.lib.home import targets_path
     from fleet_assets.lib.targets import load_targets
+    from fleet_assets.settings import targets_path
 
     return load_targets(targets_path())
 
 
 def require_targets(names: Iterable[str], known: dict[str, Target], option: str = "--target") -> None:
     """Every name is a configured target, or a ``CliError`` naming the unknown and the known."""
-    from fleet_assets.lib.home import targets_path
+    from fleet_assets.settings import targets_path
 
     unknown = sorted(set(names) - set(known))
     if unknown:

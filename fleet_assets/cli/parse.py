@@ -79,13 +79,13 @@ def _live(target, url: str) -> int:
 
 
 def _stored(target, date: str, only_url: str | None) -> int:
-    import gzip
     from collections import Counter
 
     from fleet_assets.lib import keys
     from fleet_assets.lib import manifest as mf
     from fleet_assets.lib.extract import extract_record
     from fleet_assets.lib.store.base import ObjectMissing
+    from fleet_assets.lib.store.integrity import problem as stored_body
     from fleet_assets.resources import build_resources
 
     store = build_resources()["store"].get_store()
@@ -100,7 +100,10 @@ def _stored(target, date: str, only_url: str | None) -> int:
     missing: Counter[str] = Counter()
     complete = 0
     for entry in stored:
-        body = gzip.decompress(store.get(entry.object_key or ""))
+        body, why = stored_body(store.get(entry.object_key or ""), entry.content_sha256)
+        if body is None:  # an inspection never repairs: say what is wrong and how to repair it
+            raise CliError(f"{entry.object_key}: {why}; run `fleet verify --repair`, then "
+                           f"materialize raw_pages for {date}|{target.name}")
         extraction = extract_record(body, target.record, entry.url)
         missing.update(extraction.missing_required)
         complete += extraction.complete

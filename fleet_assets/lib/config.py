@@ -203,6 +203,8 @@ def _fix(err: Mapping[str, Any], model: type[BaseModel]) -> str:
         parent = _model_at(model, err["loc"][:-1])
         allowed = ", ".join(sorted(parent.model_fields)) if parent else "see docs/targets-schema.md"
         return f"unknown key; allowed: {allowed}"
+    if kind == "string_too_short":
+        return "must not be empty; write a value or leave the key out"
     if kind == "too_short":
         return "must not be empty; list at least one"
     if kind == "literal_error":

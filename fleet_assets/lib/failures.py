@@ -4,6 +4,7 @@ Classes and the response each one gets::
 
     A  TRANSIENT      wait and retry: full-jitter backoff (``backoff.py``), capped attempts
     B  ENVIRONMENTAL  burn the proxy for the target, rotate, wait max(Retry-After, backoff)
+                      (A and B are paced by a ``ClassPolicy`` from ``retry:``: ``crawl/retry.py``)
     C  SEMANTIC       no retry: the page loaded but extraction found no record; drift checks
     D  HARD           no retry: tombstone the URL, keep the response as evidence
 
@@ -27,46 +28,41 @@ from ``targets.yaml`` ``taxonomy:`` and go through ``Taxonomy.with_overrides``):
     5. an uncompressed 2xx body shorter than its Content-Length      A  truncated body
     6. otherwise the page is good (``Verdict.failure is None``)
 
-C is not decided here: extraction happens elsewhere and reports through
-``classify_extraction(found_fields, required)`` (C when a required field is missing).
+C is not decided here: the records step finds it (a stored page without a required field).
 
-Choices: a 401 without prior success is B, because D tombstones the URL for every later day
-and nothing proves access ever existed; B's attempts are capped, so a wrong B costs at most
-``max_attempts`` requests. ``too_large`` and the redirect errors are D because the same
-request gives the same answer; raise ``max_body_bytes`` or override ``errors`` if not.
+Choices: a 401 without prior success is B, because D tombstones the URL for every later day and
+nothing proves access ever existed; B's attempts are capped (a wrong B costs ``max_attempts``).
+``too_large`` and the redirect errors are D because the same request gives the same answer;
+raise ``max_body_bytes`` or override ``errors`` if not.
 Markers: the literal ``captcha_markers`` (case-insensitive) and regex ``captcha_patterns``.
 The bare word "captcha" is not a default: real pages carry reCAPTCHA widgets in their forms.
 
-Overrides (``Taxonomy.with_overrides``), every key optional::
-
-    status: {"403": A, "202": A, "200": ok}      a status code -> A | B | C | D | ok
-    errors: {redirect_refused: B}                an ErrorKind value -> A | B | C | D
-    credentials_revoked: D                       the class of a 401 after a success
-    captcha_markers: ["..."]                     replaces the default literal markers
-    captcha_patterns: ["..."]                    replaces the default regex markers
-
-Policies (``policies_from``, from ``targets.yaml`` ``retry:``)::
-
-    A: {base_seconds: 1, cap_seconds: 60, max_attempts: 5, retry_after_cap_seconds: 3600}
-    B: {base_seconds: 2, cap_seconds: 120, max_attempts: 5, retry_after_cap_seconds: 3600}
+Overrides (``Taxonomy.with_overrides``), every key optional: ``status: {"403": A, "200": ok}``
+(a status -> A-D | ok), ``errors: {redirect_refused: B}`` (an ErrorKind -> A-D),
+``credentials_revoked: D``, ``captcha_markers`` / ``captcha_patterns`` (replace the defaults).
 
 Exceptions (callers branch on the class, never on the message)::
 
     FleetError
      ├── ConfigError                 bad settings; also a ValueError; the message names the fix
+     │    ├── TargetConfigError      targets.yaml is invalid (``lib/config.py``)
+     │    └── StoreConfigError       the bucket or credentials are wrong (``store/s3.py``)
+     ├── StoreError                  the object store could not complete an operation: class A
+     ├── ObjectMissing               no object at that key; also a KeyError
+     ├── CorruptObject               a stored object fails its check, quarantined (``store/base.py``)
+     ├── BodyTooLarge                a body passed the cap; the fetcher reports ``too_large``
+     ├── CliError                    bad command-line input; ``fleet`` prints it (``cli/common.py``)
+     │    └── BackfillError          a backfill could not be launched or followed
      └── FetchFailed(failure_class, reason)
-          ├── TransientFailure       A
-          ├── EnvironmentalFailure   B
-          │    └── ProxiesExhausted  every proxy is burned for the target; ``.until`` (epoch)
-          ├── SemanticFailure        C
-          └── HardFailure            D
+          ├── ListingFailed          a listing page failed; ``.url``, ``.wait`` (seconds)
+          └── ProxiesExhausted       B: every proxy is burned for the target; ``.until`` (epoch)
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
@@ -161,50 +157,39 @@ class ConfigError(FleetError, ValueError):
     """Settings are invalid; the message names the key, the bad value and the fix."""
 
 
-class FetchFailed(FleetError):
-    failure_class: FailureClass
+class StoreError(FleetError):
+    """The store could not complete an operation: an infrastructure failure, class A."""
 
-    def __init__(self, failure_class: FailureClass, reason: str) -> None:
-        super().__init__(f"{failure_class.value}: {reason}")
+
+class ObjectMissing(FleetError, KeyError):
+    """No object at that key."""
+
+
+class FetchFailed(FleetError):
+    """A request (or a page's worth of them) ended in a failure class that the caller acts on."""
+
+    def __init__(self, failure_class: FailureClass, reason: str, message: str | None = None) -> None:
+        super().__init__(message or f"{failure_class.value}: {reason}")
         self.failure_class, self.reason = failure_class, reason
 
-    @staticmethod
-    def of(failure_class: FailureClass, reason: str) -> FetchFailed:
-        """The subclass for ``failure_class``, so ``except EnvironmentalFailure`` works."""
-        return _BY_CLASS[failure_class](reason)
+
+class ListingFailed(FetchFailed):
+    """A listing page could not be fetched; carries the page's failure class and wait."""
+
+    def __init__(self, url: str, failure: FailureClass, reason: str, wait: float,
+                 proxies_exhausted: bool = False) -> None:
+        super().__init__(failure, reason, f"listing page {url} failed ({failure.value}): {reason}")
+        self.url, self.wait, self.proxies_exhausted = url, wait, proxies_exhausted
 
 
-class TransientFailure(FetchFailed):
-    def __init__(self, reason: str) -> None:
-        super().__init__(A, reason)
-
-
-class EnvironmentalFailure(FetchFailed):
-    def __init__(self, reason: str) -> None:
-        super().__init__(B, reason)
-
-
-class ProxiesExhausted(EnvironmentalFailure):
+class ProxiesExhausted(FetchFailed):
     """Every proxy of the pool is burned for ``target``; the first comes back at ``until``."""
 
     def __init__(self, target: str, until: float, proxies: int) -> None:
         when = dt.datetime.fromtimestamp(until, dt.UTC).isoformat(timespec="seconds")
-        super().__init__(f"all {proxies} proxies are burned for {target} until {when}")
+        super().__init__(FailureClass.ENVIRONMENTAL,
+                         f"all {proxies} proxies are burned for {target} until {when}")
         self.target, self.until, self.proxies = target, until, proxies
-
-
-class SemanticFailure(FetchFailed):
-    def __init__(self, reason: str) -> None:
-        super().__init__(C, reason)
-
-
-class HardFailure(FetchFailed):
-    def __init__(self, reason: str) -> None:
-        super().__init__(D, reason)
-
-
-_BY_CLASS: dict[FailureClass, type] = {A: TransientFailure, B: EnvironmentalFailure,
-                                       C: SemanticFailure, D: HardFailure}
 
 
 # -- records ---------------------------------------------------------------------------------
@@ -230,10 +215,7 @@ class FetchOutcome:
     def header(self, name: str, default: str | None = None) -> str | None:
         """Case-insensitive header lookup (HTTP field names are case-insensitive)."""
         wanted = name.lower()
-        for key, value in self.headers.items():
-            if key.lower() == wanted:
-                return value
-        return default
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), default)
 
 
 @dataclass(frozen=True)
@@ -246,29 +228,12 @@ class Verdict:
     def ok(self) -> bool:
         return self.failure is None
 
-    @property
-    def rotate_proxy(self) -> bool:
-        return self.failure is B
-
 
 OK = Verdict(None, "ok", False)
 
 
 def _verdict(failure: FailureClass | None, reason: str) -> Verdict:
     return OK if failure is None else Verdict(failure, reason, failure.retryable)
-
-
-def classify_extraction(found_fields: Mapping[str, Any] | Iterable[str],
-                        required: Iterable[str]) -> Verdict:
-    """C when any required field is missing (a mapping's None or "" counts as missing)."""
-    if isinstance(found_fields, Mapping):
-        found = {k for k, v in found_fields.items() if v is not None and v != ""}
-    else:
-        found = set(found_fields)
-    missing = [r for r in required if r not in found]
-    if missing:
-        return _verdict(C, f"required field(s) not extracted: {', '.join(missing)}")
-    return OK
 
 
 # -- the table -------------------------------------------------------------------------------
@@ -331,16 +296,16 @@ class Taxonomy:
         changes: dict[str, Any] = {}
         if "status" in spec:
             statuses = dict(self.statuses)
-            for code, cls in _items(spec["status"], "taxonomy.status").items():
-                statuses[_status_code(code)] = _class(cls, f"taxonomy.status.{code}", ok=True)
+            for code, cls in parse_mapping(spec["status"], "taxonomy.status").items():
+                statuses[_status_code(code)] = parse_class(cls, f"taxonomy.status.{code}", ok=True)
             changes["statuses"] = MappingProxyType(statuses)
         if "errors" in spec:
             errors = dict(self.errors)
-            for kind, cls in _items(spec["errors"], "taxonomy.errors").items():
-                errors[_error_kind(kind)] = _class(cls, f"taxonomy.errors.{kind}")
+            for kind, cls in parse_mapping(spec["errors"], "taxonomy.errors").items():
+                errors[_error_kind(kind)] = parse_class(cls, f"taxonomy.errors.{kind}")
             changes["errors"] = MappingProxyType(errors)
         if "credentials_revoked" in spec:
-            changes["credentials_revoked"] = _class(spec["credentials_revoked"],
+            changes["credentials_revoked"] = parse_class(spec["credentials_revoked"],
                                                     "taxonomy.credentials_revoked")
         for key in ("captcha_markers", "captcha_patterns"):
             if key in spec:
@@ -356,7 +321,7 @@ def _short_body(outcome: FetchOutcome, size: int) -> bool:
             and size < int(declared))
 
 
-def _items(value: Any, where: str) -> Mapping[Any, Any]:
+def parse_mapping(value: Any, where: str) -> Mapping[Any, Any]:
     if not isinstance(value, Mapping):
         raise ConfigError(f"{where}: expected a mapping like {{\"403\": A}}, "
                           f"got {type(value).__name__}")
@@ -380,15 +345,14 @@ def _error_kind(kind: Any) -> ErrorKind:
             from None
 
 
-_NAMES = {c.name.lower(): c for c in FailureClass}
+_NAMES = {**{c.name.lower(): c for c in FailureClass}, **{c.value.lower(): c for c in FailureClass}}
 
 
-def _class(value: Any, where: str, ok: bool = False) -> FailureClass | None:
+def parse_class(value: Any, where: str, ok: bool = False) -> FailureClass | None:
     text = str(value).strip()
     if ok and (value is None or text.lower() == "ok"):
         return None
-    found = _NAMES.get(text.lower()) or next((c for c in FailureClass if c.value == text.upper()),
-                                             None)
+    found = _NAMES.get(text.lower())
     if found is None:
         choices = "A, B, C, D" + (" or ok" if ok else "")
         raise ConfigError(f"{where}: {value!r} is not a failure class; use {choices}")
@@ -398,58 +362,10 @@ def _class(value: Any, where: str, ok: bool = False) -> FailureClass | None:
 def _strings(value: Any, where: str, regex: bool) -> tuple[str, ...]:
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
         raise ConfigError(f"{where}: expected a list of non-empty strings")
-    for v in value:
-        if regex:
-            try:
-                re.compile(v)
-            except re.error as exc:
-                raise ConfigError(f"{where}: {v!r} is not a valid regex ({exc}); "
-                                  "use captcha_markers for literal text") from None
-    return tuple(value)
-
-
-# -- policies --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ClassPolicy:
-    """How a retryable class is paced: full jitter between 0 and min(cap, base * 2^attempt)."""
-
-    base_seconds: float
-    cap_seconds: float
-    max_attempts: int
-    retry_after_cap_seconds: float = 3600.0
-
-    def __post_init__(self) -> None:
-        for name in ("base_seconds", "cap_seconds", "retry_after_cap_seconds"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | float) or not v >= 0:
-                raise ConfigError(f"{name}: expected a number >= 0, got {v!r}")
-        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int) \
-                or self.max_attempts < 1:
-            raise ConfigError(f"max_attempts: expected an integer >= 1, got {self.max_attempts!r}")
-
-
-DEFAULT_POLICIES: Mapping[FailureClass, ClassPolicy] = MappingProxyType({
-    A: ClassPolicy(base_seconds=1.0, cap_seconds=60.0, max_attempts=5),
-    B: ClassPolicy(base_seconds=2.0, cap_seconds=120.0, max_attempts=5),
-})
-
-
-def policies_from(mapping: Mapping[str, Any] | None) -> dict[FailureClass, ClassPolicy]:
-    """The A and B policies with ``targets.yaml`` ``retry:`` overrides applied field by field."""
-    policies = dict(DEFAULT_POLICIES)
-    for key, spec in (mapping or {}).items():
-        cls = _class(key, f"retry.{key}")
-        if cls not in policies:
-            raise ConfigError(f"retry.{key}: class {cls.value} is never retried; "  # type: ignore[union-attr]
-                              "only A and B take a policy")
-        fields_ = _items(spec, f"retry.{key}")
-        allowed = ("base_seconds", "cap_seconds", "max_attempts", "retry_after_cap_seconds")
-        unknown = sorted(str(k) for k in fields_ if k not in allowed)
-        if unknown:
-            raise ConfigError(f"retry.{key}: unknown key(s) {', '.join(unknown)}; "
-                              f"allowed: {', '.join(allowed)}")
+    for v in value if regex else ():
         try:
-            policies[cls] = replace(policies[cls], **fields_)  # type: ignore[index]
-        except ConfigError as exc:
-            raise ConfigError(f"retry.{key}.{exc}") from None
-    return policies
+            re.compile(v)
+        except re.error as exc:
+            raise ConfigError(f"{where}: {v!r} is not a valid regex ({exc}); "
+                              "use captcha_markers for literal text") from None
+    return tuple(value)

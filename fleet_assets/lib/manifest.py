@@ -3,14 +3,16 @@
 Fields: ``url``, ``natural_key``, ``status`` (``stored`` | ``gone`` | ``pending`` |
 ``disallowed``), ``http_status``, ``failure_class`` (A-D or null), ``reason``,
 ``object_key``, ``content_sha256`` and ``bytes`` (of the decoded body), ``attempts``,
-``fetched_at``; and what the server said of a stored page: ``final_url`` (after redirects:
-links and ``type: url`` fields resolve against it), ``content_type`` (its charset decodes
-the body) and ``encoding`` (the encoding the body was read with); ``max_body_bytes`` on a
-page that was over the size cap (a raised cap fetches it again); ``suspect`` on a page
-whose good answer yielded no required field and was asked again (``crawl/crawler.py``). The
+``fetched_at``, ``due_at``; and what the server said of a stored page: ``final_url`` (after
+redirects: links and ``type: url`` fields resolve against it), ``content_type`` (its charset
+decodes the body) and ``encoding`` (the encoding the body was read with); ``max_body_bytes`` on
+a page that was over the size cap (a raised cap fetches it again); ``suspect`` on a page whose
+good answer yielded no required field and was asked again (``crawl/crawler.py``). ``status`` and
+``failure_class`` are parsed into ``Status`` and ``FailureClass`` when an entry is built, so
+nothing downstream compares bare strings (a ``StrEnum`` still serialises as its value). The
 file is sorted by URL and serialised with sorted keys, so the same ledger is always the same
-bytes; ``fetched_at`` is the only wall-clock value and it is never part of a key. A re-run
-carries finished entries over unchanged.
+bytes; ``fetched_at`` and ``due_at`` are the only wall-clock values and neither is part of a
+key. A re-run carries finished entries over unchanged.
 """
 
 from __future__ import annotations
@@ -18,22 +20,30 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
-STORED = "stored"
-GONE = "gone"
-PENDING = "pending"
-DISALLOWED = "disallowed"
+from fleet_assets.lib.failures import FailureClass
+
+
+class Status(StrEnum):
+    STORED = "stored"
+    GONE = "gone"
+    PENDING = "pending"
+    DISALLOWED = "disallowed"
+
+
+STORED, GONE, PENDING, DISALLOWED = Status.STORED, Status.GONE, Status.PENDING, Status.DISALLOWED
 TERMINAL = frozenset({STORED, GONE, DISALLOWED})
-STATUSES = frozenset({STORED, GONE, PENDING, DISALLOWED})
+STATUSES = frozenset(Status)
 
 
 @dataclass(frozen=True)
 class ManifestEntry:
     url: str
     natural_key: str
-    status: str
+    status: Status
     http_status: int | None = None
-    failure_class: str | None = None
+    failure_class: FailureClass | None = None
     reason: str = ""
     object_key: str | None = None
     content_sha256: str | None = None
@@ -48,8 +58,17 @@ class ManifestEntry:
     suspect: bool = False  # an answer yielded no required field: asked again as another client
 
     def __post_init__(self) -> None:
-        if self.status not in STATUSES:
-            raise ValueError(f"manifest status {self.status!r} is not one of {sorted(STATUSES)}")
+        try:
+            object.__setattr__(self, "status", Status(self.status))
+        except ValueError:
+            raise ValueError(f"manifest status {self.status!r} is not one of "
+                             f"{sorted(s.value for s in Status)}") from None
+        if self.failure_class is not None:
+            try:
+                object.__setattr__(self, "failure_class", FailureClass(self.failure_class))
+            except ValueError:
+                raise ValueError(f"manifest failure_class {self.failure_class!r} is not one of "
+                                 "A, B, C, D or null") from None
 
     @property
     def terminal(self) -> bool:
@@ -79,8 +98,8 @@ def loads(data: bytes) -> list[ManifestEntry]:
     return entries
 
 
-def summary(entries: Iterable[ManifestEntry]) -> dict[str, int]:
-    counts = {s: 0 for s in sorted(STATUSES)}
+def summary(entries: Iterable[ManifestEntry]) -> dict[Status, int]:
+    counts = {s: 0 for s in sorted(Status)}
     for e in entries:
         counts[e.status] += 1
     return counts

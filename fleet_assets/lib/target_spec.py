@@ -13,9 +13,17 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
-from fleet_assets.lib.failures import ConfigError, Taxonomy, policies_from
+from fleet_assets.lib.crawl.retry import policies_from
+from fleet_assets.lib.failures import ConfigError, Taxonomy
 from fleet_assets.lib.keys import check_target
 from fleet_assets.lib.selectors import selector_problem
 from fleet_assets.lib.tables import SCHEMAS
@@ -76,13 +84,13 @@ FieldName = Annotated[str, AfterValidator(_field_name)]
 Slug = Annotated[str, AfterValidator(_slug)]
 
 
-def _finite(value: Any, where: str) -> None:
+def _finite(value: Any, where: str = "") -> None:
     """taxonomy/retry are free-form mappings checked by lib/failures; NaN/inf never belong."""
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{where}: {value} is not a finite number; write an ordinary number")
     if isinstance(value, dict):
         for k, v in value.items():
-            _finite(v, f"{where}.{k}")
+            _finite(v, f"{where}.{k}" if where else str(k))
 
 
 class _Spec(BaseModel):
@@ -155,19 +163,25 @@ class CommonSpec(_Spec):
     refetch_tombstoned: bool = False
     drift: DriftSpec = DriftSpec()
 
-    @model_validator(mode="after")
-    def _failure_rules(self) -> CommonSpec:
-        _finite(self.taxonomy, "taxonomy")
-        _finite(self.retry, "retry")
+    @field_validator("taxonomy")
+    @classmethod
+    def _taxonomy(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _finite(value)
         try:
-            Taxonomy().with_overrides(dict(self.taxonomy))
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
+            Taxonomy().with_overrides(dict(value))
+        except ConfigError as exc:  # its message starts with "taxonomy.", the field's name
+            raise ValueError(str(exc).removeprefix("taxonomy.")) from None
+        return value
+
+    @field_validator("retry")
+    @classmethod
+    def _retry(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _finite(value)
         try:
-            policies_from(dict(self.retry))
+            policies_from(dict(value))
         except ConfigError as exc:
-            raise ValueError(str(exc)) from None
-        return self
+            raise ValueError(str(exc).removeprefix("retry.")) from None
+        return value
 
 
 class DefaultsSpec(CommonSpec):

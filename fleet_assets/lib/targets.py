@@ -163,7 +163,8 @@ def validate_targets(doc: Any, source: str = "targets.yaml") -> tuple[dict[str, 
                                     "'defaults:'); see docs/targets-schema.md")]
     problems = [Problem(f"{source}: {k}", "unknown key at the top level; allowed: defaults, targets")
                 for k in doc if k not in ("defaults", "targets")]
-    defaults = doc.get("defaults") or {}
+    defaults = doc.get("defaults")
+    defaults = {} if defaults is None else defaults  # `defaults:` left empty is fine
     try:
         DefaultsSpec.model_validate(defaults)
     except ValidationError as exc:

@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import replace
+from urllib.parse import quote
 
 from fleet_assets.lib.failures import ConfigError, FetchOutcome
 
@@ -27,18 +28,23 @@ _SECRET_PARAM = re.compile(
 PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
 
 
-def expand_env(text: str, where: str, environ: Mapping[str, str] | None = None) -> str:
-    """``text`` with every ``${VAR}`` / ``${VAR:-default}`` replaced; ConfigError if unset."""
+def expand_env(text: str, where: str, environ: Mapping[str, str] | None = None, *,
+               quote_values: bool = False) -> str:
+    """``text`` with every ``${VAR}`` / ``${VAR:-default}`` replaced; ConfigError if unset.
+
+    The one expansion (targets.yaml URLs and proxy URLs). The error names ``where`` and the
+    variable, never a value; ``quote_values`` percent-encodes the substituted values, as a
+    URL's user info needs for ``@`` or ``:``.
+    """
     env = os.environ if environ is None else environ
 
     def sub(m: re.Match[str]) -> str:
         name, default = m.group(1), m.group(2)
-        if name in env:
-            return env[name]
-        if default is not None:
-            return default
-        raise ConfigError(f"{where}: environment variable {name} is not set; export {name}=... "
-                          f"or write ${{{name}:-default}}")
+        value = env.get(name, default)
+        if value is None:
+            raise ConfigError(f"{where}: environment variable {name} is not set; export "
+                              f"{name}=... or write ${{{name}:-default}}")
+        return quote(value, safe="") if quote_values else value
 
     return _REF.sub(sub, text)
 
@@ -114,8 +120,12 @@ def _nth_mark(marked: str, n: int) -> int:
 
 
 def request_url(url: str, environ: Mapping[str, str] | None = None) -> str:
-    """The URL to send: the references a stored URL kept, expanded (never store the result)."""
-    return expand_env(url, "request URL", environ) if "${" in url else url
+    """The URL to send: the references a stored URL kept, expanded (never store the result).
+
+    They sit in the user info, path or query, so each value is percent-encoded: a secret with
+    ``&``, ``#`` or ``@`` stays one component instead of rewriting the URL.
+    """
+    return expand_env(url, "request URL", environ, quote_values=True) if "${" in url else url
 
 
 def redact(text: str, stored: str, environ: Mapping[str, str] | None = None) -> str:
@@ -125,7 +135,9 @@ def redact(text: str, stored: str, environ: Mapping[str, str] | None = None) -> 
     for m in _REF.finditer(stored):
         value = env.get(m.group(1), m.group(2) or "")
         if len(value) >= 3:  # shorter values would rewrite ordinary characters of the URL
-            text = text.replace(value, m.group(0))
+            # Sent percent-encoded (request_url); a server may echo either form.
+            for form in {quote(value, safe=""), quote(value), value}:
+                text = text.replace(form, m.group(0))
     return text
 
 

@@ -1,24 +1,20 @@
-"""The one place that picks resources for the environment (``FLEET_ENV=local|prod``)."""
+"""The one place that picks resources for the environment (``FLEET_ENV=local|prod``).
 
+Settings (``fleet_assets/settings.py``): ``FLEET_ENV``, ``FLEET_HOME``, ``FLEET_TARGETS``,
+``FLEET_SLACK_CHANNEL``; in prod also the ``FLEET_S3_*`` variables (``resources/s3.py``).
+"""
 
-import os
 from typing import Any
 
-from fleet_assets.lib.home import fleet_home, targets_path, warehouse_path
+from fleet_assets import settings
 from fleet_assets.resources.alerts import AlertsResource
 from fleet_assets.resources.fetcher import FetcherResource
 from fleet_assets.resources.store import LocalStoreResource, ObjectStoreResource
 from fleet_assets.resources.targets import TargetsResource
 from fleet_assets.resources.warehouse import WarehouseResource
 
-ENVIRONMENTS = ("local", "prod")
-
-
-def current_env() -> str:
-    env = os.environ.get("FLEET_ENV", "local")
-    if env not in ENVIRONMENTS:
-        raise ValueError(f"FLEET_ENV={env!r} is not one of {ENVIRONMENTS}; unset it or pick one")
-    return env
+ENVIRONMENTS = settings.ENVIRONMENTS
+current_env = settings.fleet_env
 
 
 def _store(env: str) -> ObjectStoreResource:
@@ -26,7 +22,7 @@ def _store(env: str) -> ObjectStoreResource:
         from fleet_assets.resources.s3 import prod_store
 
         return prod_store()
-    return LocalStoreResource(root=str(fleet_home()))
+    return LocalStoreResource(root=str(settings.fleet_home()))
 
 
 def build_resources(env: str | None = None) -> dict[str, Any]:
@@ -34,11 +30,11 @@ def build_resources(env: str | None = None) -> dict[str, Any]:
     store = _store(env)
     return {
         "store": store,
-        "targets": TargetsResource(path=str(targets_path())),
+        "targets": TargetsResource(path=str(settings.targets_path())),
         "fetcher": FetcherResource(),
-        "warehouse": WarehouseResource(database=str(warehouse_path()), store=store),
-        "alerts": AlertsResource(log_path=str(fleet_home() / "alerts.log"), store=store,
-                                 slack_channel=os.environ.get("FLEET_SLACK_CHANNEL", "")),
+        "warehouse": WarehouseResource(database=str(settings.warehouse_path()), store=store),
+        "alerts": AlertsResource(log_path=str(settings.fleet_home() / "alerts.log"), store=store,
+                                 slack_channel=settings.slack_channel()),
     }
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import dagster as dg
 
+from fleet_assets import settings
 from fleet_assets.resources.store import ObjectStoreResource
 
 
@@ -86,7 +87,7 @@ class AlertsResource(dg.ConfigurableResource):
             os.close(fd)
 
     def _post_webhook(self, alert: CircuitAlert, log: Any) -> None:
-        url = os.environ.get(self.webhook_url_env_var, "").strip()
+        url = settings.secret(self.webhook_url_env_var)
         if not url:
             return
         request = urllib.request.Request(url, data=alert.json_bytes(), method="POST",
@@ -100,7 +101,7 @@ class AlertsResource(dg.ConfigurableResource):
                         f"{type(exc).__name__}; the alert is in {self.log_path}")
 
     def _post_slack(self, alert: CircuitAlert, log: Any) -> None:
-        token = os.environ.get(self.slack_token_env_var, "").strip()
+        token = settings.secret(self.slack_token_env_var)
         if not self.slack_channel or not token:
             return
         from dagster_slack import SlackResource

@@ -4,8 +4,8 @@ Settings: ``proxies`` (proxy URLs; credentials only as ``${ENV_VAR}`` references
 when used and never logged), ``proxies_env_var`` (the variable holding a comma-separated
 proxy list, read at run time so that no credential is ever part of resource config shown in
 the UI; default ``FLEET_PROXIES``), ``proxy_cooldown_seconds`` (how long a proxy stays burned for
-a target), ``transport`` (``requests``: ``lib/fetch.HttpFetcher``; ``urllib3``: the faster
-``lib/transport.PoolFetcher``, same interface), ``max_in_run_wait_seconds`` (a retry due
+a target), ``transport`` (``requests``: ``lib/http/fetcher.HttpFetcher``; ``urllib3``: the faster
+``lib/http/transport.PoolFetcher``, same interface), ``max_in_run_wait_seconds`` (a retry due
 sooner is waited for inside the run;
 a later one ends the step so a sensor relaunches it), ``backoff_scale`` (multiplies every
 class policy's base and cap: tests and benchmarks shrink it), ``pool_size``.
@@ -18,8 +18,11 @@ from dataclasses import replace
 
 import dagster as dg
 
+from fleet_assets import settings
+from fleet_assets.lib.crawl.backoff import ClassPolicy
 from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
-from fleet_assets.lib.failures import ClassPolicy, FailureClass, Taxonomy, policies_from
+from fleet_assets.lib.crawl.retry import policies_from
+from fleet_assets.lib.failures import FailureClass, Taxonomy
 from fleet_assets.lib.http.fetcher import FetchSettings, HttpFetcher
 from fleet_assets.lib.store.base import ObjectStore
 from fleet_assets.lib.targets import Target
@@ -28,26 +31,6 @@ from fleet_assets.lib.targets import Target
 UNCLASSIFIED_RETRY = dg.RetryPolicy(
     max_retries=2, delay=1.0, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL
 )
-
-
-def class_retry_policy(policy: ClassPolicy) -> dg.RetryPolicy:
-    """A class policy as the closest ``dg.RetryPolicy``: same attempts, base, full jitter.
-
-    Dagster's semantics fit only in part, so the waits of classes A and B are computed by
-    us (``backoff.next_wait``) and handed to ``dg.RetryRequested(seconds_to_wait=...)``:
-
-    - ``dg.Backoff.EXPONENTIAL`` waits ``(2^n - 1) * delay`` with no cap, so attempt 12 of a
-      1 s base would wait over an hour; our full jitter draws from [0, min(cap, base * 2^n)].
-    - ``dg.Jitter.FULL`` jitters the uncapped value; ``PLUS_MINUS`` adds +-delay unscaled.
-    - A RetryPolicy cannot filter by exception, so it would retry C and D too, and it knows
-      no Retry-After: a 429 must wait at least what the server asked.
-
-    The returned policy is what a user who wants plain Dagster retries per class would set
-    (``@dg.asset(retry_policy=class_retry_policy(policies[A]))``); ``raw_pages`` uses it only
-    through ``max_retries``, which it passes to ``RetryRequested``.
-    """
-    return dg.RetryPolicy(max_retries=policy.max_attempts - 1, delay=policy.base_seconds,
-                          backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.FULL)
 
 
 class FetcherResource(dg.ConfigurableResource):
@@ -87,12 +70,8 @@ class FetcherResource(dg.ConfigurableResource):
             for cls, p in policies.items()
         }
 
-    def retry_policies(self, target: Target) -> dict[FailureClass, dg.RetryPolicy]:
-        """The retryable classes' policies as ``dg.RetryPolicy`` (see ``class_retry_policy``)."""
-        return {cls: class_retry_policy(p) for cls, p in self.policies(target).items()}
-
     def proxy_pool(self, target: Target, store: ObjectStore) -> ProxyPool | None:
-        from_env = [p.strip() for p in os.environ.get(self.proxies_env_var, "").split(",")]
+        from_env = [p.strip() for p in settings.secret(self.proxies_env_var).split(",")]
         urls = list(target.proxies) or list(self.proxies) or [p for p in from_env if p]
         if not urls:
             return None

@@ -1,6 +1,7 @@
 """The production raw store: S3 (or an S3-compatible server) through ``dagster_aws``.
 
-Environment (read by ``prod_store``, which ``build_resources`` calls when ``FLEET_ENV=prod``):
+Environment (read by ``prod_store``, which ``build_resources`` calls when ``FLEET_ENV=prod``;
+the ``FLEET_S3_*`` ones through ``settings.s3()``):
 
 - ``FLEET_S3_BUCKET``: the bucket (required).
 - ``FLEET_S3_PREFIX``: key prefix inside the bucket, e.g. ``fleet/`` (default: none).
@@ -18,7 +19,7 @@ import os
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from fleet_assets.lib.failures import ConfigError
+from fleet_assets import settings
 from fleet_assets.lib.store import duckdb_s3 as s3duck
 from fleet_assets.lib.store.s3 import S3ObjectStore
 from fleet_assets.resources.store import ObjectStoreResource
@@ -54,26 +55,18 @@ def _env_secret(name: str) -> dg.EnvVar | None:
 
 
 def prod_store() -> S3StoreResource:
-    bucket = os.environ.get("FLEET_S3_BUCKET", "")
-    if not bucket:
-        raise ConfigError("FLEET_ENV=prod needs FLEET_S3_BUCKET (the bucket for raw pages and tables)")
-    prefix = os.environ.get("FLEET_S3_PREFIX", "")
-    if prefix and not prefix.endswith("/"):
-        prefix += "/"
-    attempts = os.environ.get("FLEET_S3_MAX_ATTEMPTS", "3")
-    if not attempts.isdigit() or int(attempts) < 1:
-        raise ConfigError(f"FLEET_S3_MAX_ATTEMPTS={attempts!r} is not a positive integer")
+    s = settings.s3()
     return S3StoreResource(
         s3=S3Resource(
             region_name=os.environ.get("AWS_REGION", "us-east-1"),
-            endpoint_url=os.environ.get("FLEET_S3_ENDPOINT_URL") or None,
-            max_attempts=int(attempts),
+            endpoint_url=s.endpoint_url,
+            max_attempts=s.max_attempts,
             aws_access_key_id=_env_secret("AWS_ACCESS_KEY_ID"),
             aws_secret_access_key=_env_secret("AWS_SECRET_ACCESS_KEY"),
             aws_session_token=_env_secret("AWS_SESSION_TOKEN"),
         ),
-        bucket=bucket,
-        prefix=prefix,
+        bucket=s.bucket,
+        prefix=s.prefix,
     )
 
 

@@ -1,7 +1,8 @@
 """How long to wait before the next attempt: exponential backoff with full jitter, Retry-After.
 
-Reads a class policy (``failures.ClassPolicy``): ``base_seconds``, ``cap_seconds``,
-``max_attempts`` and ``retry_after_cap_seconds``.
+Reads a class policy (``ClassPolicy``, built from ``targets.yaml`` ``retry:`` by
+``retry.policies_from``): ``base_seconds``, ``cap_seconds``, ``max_attempts`` and
+``retry_after_cap_seconds``.
 
 Full jitter (AWS Architecture Blog, "Exponential Backoff and Jitter", Marc Brooker, 2015):
 the wait before attempt ``n + 1`` is drawn uniformly from ``[0, min(cap, base * 2**n)]``.
@@ -23,10 +24,30 @@ import datetime as dt
 import email.utils
 import math
 import random
+from dataclasses import dataclass
 
-from fleet_assets.lib.failures import ClassPolicy
+from fleet_assets.lib.failures import ConfigError
 
 _MAX_EXPONENT = 1000  # 2.0 ** 1024 overflows a float; any cap is reached long before.
+
+
+@dataclass(frozen=True)
+class ClassPolicy:
+    """How a retryable class is paced: full jitter between 0 and min(cap, base * 2^attempt)."""
+
+    base_seconds: float
+    cap_seconds: float
+    max_attempts: int
+    retry_after_cap_seconds: float = 3600.0
+
+    def __post_init__(self) -> None:
+        for name in ("base_seconds", "cap_seconds", "retry_after_cap_seconds"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not v >= 0:
+                raise ConfigError(f"{name}: expected a number >= 0, got {v!r}")
+        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int) \
+                or self.max_attempts < 1:
+            raise ConfigError(f"max_attempts: expected an integer >= 1, got {self.max_attempts!r}")
 
 
 def ceiling(attempt: int, base: float, cap: float) -> float:
@@ -83,12 +104,3 @@ def next_wait(policy: ClassPolicy, attempt: int, retry_after_seconds: float | No
     cap = policy.retry_after_cap_seconds if retry_after_cap is None else retry_after_cap
     return max(min(max(0.0, retry_after_seconds), cap), backoff)
 
-
-def attempts_left(policy: ClassPolicy, attempts_used: int) -> int:
-    """How many attempts the policy still allows after ``attempts_used`` (never negative)."""
-    return max(0, policy.max_attempts - attempts_used)
-
-
-def due_at(now: float, wait: float) -> float:
-    """The epoch second at which a retry waiting ``wait`` seconds from ``now`` is due."""
-    return now + max(0.0, wait)

@@ -39,8 +39,9 @@ from urllib.parse import urlsplit
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.crawl.backoff import full_jitter, next_wait, parse_retry_after
-from fleet_assets.lib.crawl.listing import Discovery, ListingFailed, ListingPage, discover
+from fleet_assets.lib.crawl.backoff import ClassPolicy, full_jitter, next_wait, parse_retry_after
+from fleet_assets.lib.crawl.listing import Discovery, ListingPage, discover
+from fleet_assets.lib.crawl.progress import Progress
 from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
 from fleet_assets.lib.crawl.ratelimit import HostLimiter
 from fleet_assets.lib.crawl.result import CrawlResult
@@ -49,10 +50,10 @@ from fleet_assets.lib.crawl.tombstones import TombstoneIndex
 from fleet_assets.lib.extract import sniff_encoding, yields_required
 from fleet_assets.lib.failures import (
     OK,
-    ClassPolicy,
     ErrorKind,
     FailureClass,
     FetchOutcome,
+    ListingFailed,
     ProxiesExhausted,
     Taxonomy,
     Verdict,
@@ -102,10 +103,11 @@ class PartitionCrawler:
         attempt: int = 0,
         rng: random.Random | None = None,
         clock: Clock = time.time,
+        progress: Progress | None = None,
     ) -> None:
         self.target, self.date, self.store, self.fetcher = target, keys.check_date(date), store, fetcher
         self.taxonomy, self.policies, self.proxies = taxonomy, policies, proxies
-        self.attempt, self.clock = attempt, clock
+        self.attempt, self.clock, self.progress = attempt, clock, progress
         self.rng = rng or random.Random()
         self.limiter = HostLimiter(
             rate_per_second=target.politeness.requests_per_second,
@@ -158,8 +160,12 @@ class PartitionCrawler:
             else:
                 todo.append((url, prev))
         workers = max(1, min(self.target.politeness.max_concurrency, len(todo) or 1))
+        if self.progress is not None:
+            self.progress.start(len(urls), len(carried))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
-            fresh = list(pool.map(lambda item: self._fetch_page(*item), todo))
+            fresh = list(pool.map(lambda item: self._reported(self._fetch_page(*item)), todo))
+        if self.progress is not None:
+            self.progress.finish()
         entries = tuple(sorted([*carried.values(), *fresh], key=lambda e: e.url))
         self.store.put(keys.manifest_key(self.target.name, self.date), mf.dumps(entries))
         t = self._tally
@@ -180,6 +186,11 @@ class PartitionCrawler:
             listing_dead=discovery.dead,
             finished_at=self.clock(),
         )
+
+    def _reported(self, entry: mf.ManifestEntry) -> mf.ManifestEntry:
+        if self.progress is not None:
+            self.progress.page(entry)
+        return entry
 
     def _previous_manifest(self) -> dict[str, mf.ManifestEntry]:
         try:
@@ -219,7 +230,7 @@ class PartitionCrawler:
             # RFC 9309: an unreachable robots.txt means "not now", not "never".
             wait = self._wait(FailureClass.TRANSIENT, None)
             self._tally.outcome("A")
-            return base.with_attempt(status=mf.PENDING, failure_class="A",
+            return base.with_attempt(status=mf.PENDING, failure_class=FailureClass.TRANSIENT,
                                      reason="robots.txt unreachable", due_at=self.clock() + wait)
         if not robots.allowed(url):
             self._tally.outcome("disallowed")
@@ -228,7 +239,7 @@ class PartitionCrawler:
         stone = None if self.target.refetch_tombstoned else self.tombstones.skip(url, self.date)
         if stone is not None:
             self._tally.outcome("tombstoned")
-            return replace(base, status=mf.GONE, http_status=stone.status, failure_class="D",
+            return replace(base, status=mf.GONE, http_status=stone.status, failure_class=FailureClass.HARD,
                            reason=f"tombstoned since {stone.first_seen_gone}: {stone.reason}",
                            object_key=stone.evidence_key, due_at=None)
         try:
@@ -238,7 +249,8 @@ class PartitionCrawler:
             with self._tally.lock:
                 self._tally.exhausted_until = exc.until
             return base.with_attempt(
-                status=mf.PENDING, failure_class="B", reason=str(exc), due_at=exc.until,
+                status=mf.PENDING, failure_class=FailureClass.ENVIRONMENTAL, reason=str(exc),
+                due_at=exc.until,
             )
         if verdict.failure is None:
             if self._suspect(outcome):
@@ -261,7 +273,7 @@ class PartitionCrawler:
             content_type = outcome.header("content-type")
             return base.with_attempt(
                 status=mf.STORED, http_status=outcome.status, reason=SUSPECT_TWICE if
-                confirmed_c else "", failure_class="C" if confirmed_c else None,
+                confirmed_c else "", failure_class=FailureClass.SEMANTIC if confirmed_c else None,
                 object_key=obj_key, content_sha256=hashlib.sha256(body).hexdigest(),
                 bytes=len(body), fetched_at=fetched_at, due_at=None,
                 final_url=outcome.effective_url, content_type=content_type,
@@ -276,13 +288,13 @@ class PartitionCrawler:
                 # Over the cap is our limit, not the site's answer: gone for this day only.
                 self.tombstones.record(url, self.date, outcome.status, verdict.reason, evidence)
             return base.with_attempt(
-                status=mf.GONE, http_status=outcome.status, failure_class="D",
+                status=mf.GONE, http_status=outcome.status, failure_class=FailureClass.HARD,
                 reason=verdict.reason, object_key=evidence, fetched_at=fetched_at, due_at=None,
                 max_body_bytes=self.target.max_body_bytes if oversize else None,
             )
         wait = self._wait(verdict.failure, outcome)
         return base.with_attempt(
-            status=mf.PENDING, http_status=outcome.status, failure_class=verdict.failure.value,
+            status=mf.PENDING, http_status=outcome.status, failure_class=verdict.failure,
             reason=verdict.reason, fetched_at=fetched_at, due_at=self.clock() + wait,
         )
 
@@ -303,7 +315,8 @@ class PartitionCrawler:
         proxy = self._other_proxy(first.proxy_id)
         if proxy is None:  # no other identity now: the same client again after a B wait
             return base.with_attempt(
-                status=mf.PENDING, http_status=first.status, failure_class="B",
+                status=mf.PENDING, http_status=first.status,
+                failure_class=FailureClass.ENVIRONMENTAL,
                 reason=SUSPECT, due_at=self.clock() + self._wait(FailureClass.ENVIRONMENTAL, None))
         outcome, verdict = self._fetch(base.url, proxy)
         if verdict.failure is None and self._suspect(outcome):

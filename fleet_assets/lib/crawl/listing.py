@@ -40,20 +40,10 @@ from dataclasses import dataclass
 
 from fleet_assets.lib import keys
 from fleet_assets.lib.extract import absolute_url, links_from, parse_page
-from fleet_assets.lib.failures import FailureClass
+from fleet_assets.lib.failures import FailureClass, ListingFailed
 from fleet_assets.lib.store.base import CorruptObject, ObjectMissing, ObjectStore
 from fleet_assets.lib.store.integrity import read_page
 from fleet_assets.lib.targets import Selector, Target
-
-
-class ListingFailed(Exception):
-    """A listing page could not be used; carries the page's failure class and wait."""
-
-    def __init__(self, url: str, failure: FailureClass, reason: str, wait: float,
-                 proxies_exhausted: bool = False) -> None:
-        super().__init__(f"listing page {url} failed ({failure.value}): {reason}")
-        self.url, self.failure, self.reason, self.wait = url, failure, reason, wait
-        self.proxies_exhausted = proxies_exhausted
 
 
 @dataclass(frozen=True)
@@ -115,7 +105,7 @@ def discover(target: Target, date: str, store: ObjectStore,
                 page, links = _suspect(target.name, date, store, url, page, listing.link,
                                        refetch)
         except ListingFailed as exc:
-            if exc.failure.retryable:
+            if exc.failure_class.retryable:
                 return Discovery(tuple(found), exc)
             if len(seen_pages) == 1:
                 return Discovery((), dead=exc)

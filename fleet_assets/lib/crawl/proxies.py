@@ -1,7 +1,7 @@
 """The proxy pool: rotation on class B, and per-target bans that outlive steps and runs.
 
 Reads: ``proxies`` (URLs such as ``http://${PROXY_USER}:${PROXY_PASS}@127.0.0.1:8081``;
-``${VAR}`` / ``${VAR:-default}`` expanded from the environment by ``expand_env``),
+``${VAR}`` / ``${VAR:-default}`` expanded from the environment by ``urlrefs.expand_env``),
 ``proxy_cooldown_seconds`` (how long a burned proxy rests for that target).
 
 A ban lives in the object store at ``state/proxies/<target>/<proxy id, safe>.json`` as
@@ -26,44 +26,23 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from fleet_assets.lib.failures import ConfigError, ProxiesExhausted
 from fleet_assets.lib.keys import check_target
 from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
+from fleet_assets.lib.urlrefs import expand_env
 
 log = logging.getLogger(__name__)
 
 PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/?#]+)@")
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def redact(text: str) -> str:
     """Replace the ``user:pass@`` of every URL in ``text`` with ``***@``."""
     return _USERINFO.sub(lambda m: f"{m.group('scheme')}***@", str(text))
-
-
-def expand_env(text: str, environ: Mapping[str, str], *, quote_values: bool = False) -> str:
-    """Expand ``${VAR}`` and ``${VAR:-default}``; a missing VAR is a ``ConfigError``.
-
-    The error names the variable and where it is used, never a value. ``quote_values``
-    percent-encodes the substituted values, as a URL's user info needs for ``@`` or ``:``.
-    """
-
-    def sub(m: re.Match[str]) -> str:
-        name, default = m.group(1), m.group(2)
-        value = environ.get(name, default)
-        if value is None:
-            raise ConfigError(
-                f"environment variable {name} is not set (used in {redact(text)!r}); "
-                f"export {name} in the environment of the code location, or write "
-                f"${{{name}:-default}}"
-            )
-        return quote(value, safe="") if quote_values else value
-
-    return _ENV.sub(sub, text)
 
 
 def _describe(url: str) -> str:
@@ -100,7 +79,7 @@ class Proxy:
     @classmethod
     def from_config(cls, text: str, environ: Mapping[str, str]) -> Proxy:
         """A proxy from a config string, its ``${VAR}`` credentials percent-encoded."""
-        return cls(expand_env(text, environ, quote_values=True))
+        return cls(expand_env(text, f"proxy {redact(text)}", environ, quote_values=True))
 
     @property
     def safe_id(self) -> str:

@@ -1,8 +1,8 @@
 """What one attempt at a partition produced: the ledger and the counts that prove it.
 
-``PartitionCrawler.run`` returns a ``CrawlResult``; ``raw_pages`` turns it into
-materialization or failure metadata and decides the retry from ``pending_by_class`` and
-``last_due`` (the moment every pending page, and a failed listing page, is due).
+``PartitionCrawler.run`` returns a ``CrawlResult``; ``retry.decide`` reads its
+``pending_by_class`` and ``last_due`` (the moment every pending page, and a failed listing
+page, is due) and ``raw_pages`` turns it into materialization or failure metadata.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.crawl.listing import ListingFailed
+from fleet_assets.lib.failures import FailureClass, ListingFailed
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class CrawlResult:
     newly_stored: int
     carried_over: int
     bytes_stored: int
-    outcomes: dict[str, int]
+    outcomes: dict[str, int]  # "ok", a class letter, "reused", "disallowed", "tombstoned"
     proxies_rotated: int
     duration_seconds: float
     attempt: int
@@ -44,12 +44,13 @@ class CrawlResult:
         """Pending pages, the failed listing page included."""
         return len(self.pending) + (self.listing_failure is not None)
 
-    def pending_by_class(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
+    def pending_by_class(self) -> dict[FailureClass, list[str]]:
+        """Pending URLs by class; a pending page without a class (never written so) counts as A."""
+        out: dict[FailureClass, list[str]] = {}
         if self.listing_failure is not None:
-            out[self.listing_failure.failure.value] = [self.listing_failure.url]
+            out[self.listing_failure.failure_class] = [self.listing_failure.url]
         for e in self.pending:
-            out.setdefault(e.failure_class or "?", []).append(e.url)
+            out.setdefault(e.failure_class or FailureClass.TRANSIENT, []).append(e.url)
         return out
 
     def _dues(self) -> list[float]:
@@ -57,9 +58,6 @@ class CrawlResult:
         if self.listing_failure is not None:
             dues.append(self.finished_at + self.listing_failure.wait)
         return dues
-
-    def next_due(self) -> float | None:
-        return min(self._dues(), default=None)
 
     def last_due(self) -> float | None:
         """When every pending page is due: no page is retried before its own wait."""
@@ -73,7 +71,8 @@ class CrawlResult:
     @property
     def confirmed_c(self) -> int:
         """Suspects whose second answer, to another client, had no required field either."""
-        return sum(e.failure_class == "C" and e.status == mf.STORED for e in self.entries)
+        return sum(e.failure_class is FailureClass.SEMANTIC and e.status == mf.STORED
+                   for e in self.entries)
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[mf.Status, int]:
         return mf.summary(self.entries)

@@ -25,7 +25,7 @@ from requests.adapters import HTTPAdapter
 
 from fleet_assets.lib.crawl.proxies import Proxy
 from fleet_assets.lib.crawl.robots import FLEET_USER_AGENT
-from fleet_assets.lib.failures import ErrorKind, FetchOutcome
+from fleet_assets.lib.failures import ErrorKind, FetchOutcome, FleetError
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 
@@ -146,7 +146,7 @@ class HttpFetcher:
             session.close()
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(FleetError):
     """A body over ``max_body_bytes``, declared or decoded (a gzip bomb stops at the cap)."""
 
 

@@ -26,16 +26,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
+from fleet_assets.lib.failures import FleetError, ObjectMissing, StoreError
 
-class StoreError(Exception):
-    """The store could not complete an operation (an infrastructure failure, class A)."""
-
-
-class ObjectMissing(KeyError):
-    """No object at that key."""
+__all__ = ["CorruptObject", "ObjectMissing", "ObjectStore", "StoreError", "check_key"]
 
 
-class CorruptObject(Exception):
+class CorruptObject(FleetError):
     """A stored object is unreadable or not what its manifest recorded; it was quarantined.
 
     ``key`` is the object, ``reason`` what is wrong, ``quarantine_key`` where its bytes are

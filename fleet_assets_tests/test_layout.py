@@ -1,0 +1,75 @@
+"""The house rules that a grep can check: layering, public Dagster API, module size, no cycles."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import fleet_assets
+
+PACKAGE = Path(fleet_assets.__file__).parent
+MAX_LINES = 350
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _imports(path: Path) -> set[str]:
+    """Every fleet_assets module ``path`` imports, at the top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}
+    return {m for m in found if m in MODULES}
+
+
+def test_lib_never_imports_dagster_or_anything_above_it():
+    for name, path in MODULES.items():
+        if name.startswith("fleet_assets.lib"):
+            text = path.read_text()
+            assert "import dagster" not in text and "from dagster" not in text, name
+            above = {m for m in _imports(path) if not m.startswith("fleet_assets.lib")}
+            assert above <= {"fleet_assets"}, (name, above)
+
+
+def test_public_dagster_api_only():
+    offenders = [n for n, p in MODULES.items() if "dagster._" in p.read_text()]
+    assert offenders == []
+
+
+def test_no_module_over_the_size_limit():
+    sizes = {n: len(p.read_text().splitlines()) for n, p in MODULES.items()}
+    assert {n: s for n, s in sizes.items() if s > MAX_LINES} == {}
+
+
+def test_lib_has_no_import_cycle():
+    graph = {n: {m for m in _imports(p) if m.startswith("fleet_assets.lib.") and m != n}
+             for n, p in MODULES.items() if n.startswith("fleet_assets.lib.")}
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    cycles = []
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                cycles.append(path[path.index(nxt):] + [nxt] if nxt in path else [node, nxt])
+            elif nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for start in sorted(graph):
+        if start not in state:
+            visit(start, [start])
+    assert cycles == []
