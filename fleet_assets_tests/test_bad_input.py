@@ -2,7 +2,7 @@
 already stored is lost.
 
 A small ``http.server`` on loopback (port 0) serves the hostile responses; they go through
-both fetchers (``HttpFetcher`` and ``PoolFetcher``), the taxonomy, extraction and
+the one fetcher (``HttpFetcher`` on urllib3), the taxonomy, extraction and
 ``PartitionCrawler`` into a store that already holds earlier pages, which must stay
 byte-identical.
 """
@@ -32,7 +32,6 @@ from fleet_assets.lib.failures import (
     Taxonomy,
 )
 from fleet_assets.lib.http.fetcher import FetchSettings, HttpFetcher
-from fleet_assets.lib.http.transport import PoolFetcher
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import TargetConfigError, load_targets, parse_targets
 
@@ -156,9 +155,9 @@ def hostile():
     server.server_close()
 
 
-@pytest.fixture(params=[HttpFetcher, PoolFetcher], ids=["requests", "urllib3"])
-def fetcher(request):
-    f = request.param(FetchSettings(timeout_seconds=5, max_body_bytes=CAP))
+@pytest.fixture
+def fetcher():
+    f = HttpFetcher(FetchSettings(timeout_seconds=5, max_body_bytes=CAP))
     yield f
     f.close()
 
@@ -184,9 +183,9 @@ def classify(outcome):
     ("/loop", ErrorKind.REDIRECT_LOOP, FailureClass.HARD),
     ("/ping", ErrorKind.REDIRECT_LOOP, FailureClass.HARD),
     ("/chain", ErrorKind.REDIRECT_LOOP, FailureClass.HARD),
-    ("/other-host", ErrorKind.REDIRECT_REFUSED, FailureClass.HARD),
-    ("/metadata", ErrorKind.REDIRECT_REFUSED, FailureClass.HARD),
-    ("/localhost", ErrorKind.REDIRECT_REFUSED, FailureClass.HARD),
+    ("/other-host", ErrorKind.OFFSITE, FailureClass.HARD),
+    ("/metadata", ErrorKind.OFFSITE, FailureClass.HARD),
+    ("/localhost", ErrorKind.OFFSITE, FailureClass.HARD),
     ("/file", ErrorKind.REDIRECT_REFUSED, FailureClass.HARD),
 ])
 def test_hostile_response_ends_in_a_named_error_and_class(hostile, fetcher, path, error, failure):
@@ -314,8 +313,8 @@ def test_crawler_classifies_hostile_pages_and_keeps_what_was_stored(hostile, tmp
         "name": "t", "urls": [hostile + p for p in paths], "max_body_bytes": CAP,
         "politeness": {"obey_robots": False, "max_concurrency": 4},
         "record": {"fields": {"title": {"css": "h1.title"}}, "required": ["title"]}}]})["t"]
-    for fetcher_cls in (HttpFetcher, PoolFetcher):
-        crawler = PartitionCrawler(target, DATE, store, fetcher_cls(FetchSettings(max_body_bytes=CAP)),
+    for _run in range(2):
+        crawler = PartitionCrawler(target, DATE, store, HttpFetcher(FetchSettings(max_body_bytes=CAP)),
                                    Taxonomy(), policies_from({}))
         result = crawler.run()
         by_path = {e.url.removeprefix(hostile): e for e in result.entries}
@@ -329,7 +328,7 @@ def test_crawler_classifies_hostile_pages_and_keeps_what_was_stored(hostile, tmp
         # first crawl, confirmed C and stored on the second.
         empty = by_path["/empty"]
         assert empty.suspect and (empty.status, empty.failure_class) == (
-            (mf.PENDING, "B") if fetcher_cls is HttpFetcher else (mf.STORED, "C"))
+            (mf.PENDING, "B") if _run == 0 else (mf.STORED, "C"))
     after = _snapshot(tmp_path)
     assert {k: after[k] for k in before} == before
     assert not [k for k in after if "/.tmp-" in k or k.startswith(".tmp-")]
@@ -344,7 +343,7 @@ def test_a_secret_in_a_target_url_is_sent_but_never_stored(hostile, tmp_path, mo
                  hostile + "/keyed?n=2&api_key=${FLEET_T_API_KEY}"],
         "record": {"fields": {"title": {"css": "h1.title"}}, "required": ["title"]}}]})["t"]
     assert all("${FLEET_T_API_KEY}" in u for u in target.urls_for(DATE))
-    crawler = PartitionCrawler(target, DATE, store, PoolFetcher(FetchSettings(max_body_bytes=CAP)),
+    crawler = PartitionCrawler(target, DATE, store, HttpFetcher(FetchSettings(max_body_bytes=CAP)),
                                Taxonomy(), policies_from({}))
     result = crawler.run()
     assert [e.status for e in result.entries] == [mf.STORED, mf.STORED]  # the key was sent
@@ -365,7 +364,7 @@ def test_a_corrupt_page_left_by_a_dead_attempt_is_quarantined_and_fetched_again(
     target = parse_targets({"targets": [{
         "name": "t", "urls": [url], "politeness": {"obey_robots": False},
         "record": {"fields": {"title": {"css": "h1.title"}}, "required": ["title"]}}]})["t"]
-    result = PartitionCrawler(target, DATE, store, PoolFetcher(FetchSettings(max_body_bytes=CAP)),
+    result = PartitionCrawler(target, DATE, store, HttpFetcher(FetchSettings(max_body_bytes=CAP)),
                               Taxonomy(), policies_from({})).run()
     assert [e.status for e in result.entries] == [mf.STORED]
     assert gzip.decompress(store.get(key)) == PRODUCT  # fetched again, not rebuilt from junk

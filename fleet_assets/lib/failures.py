@@ -13,10 +13,14 @@ from ``targets.yaml`` ``taxonomy:`` and go through ``Taxonomy.with_overrides``):
 
     1. transport error (``ErrorKind``), unless it only spoiled the body of a response
        whose status is itself a failure (a truncated 404 is still a 404):
-         A  dns, connect_timeout, read_timeout, connection_reset, connection_refused,
-            tls_error, truncated_body, decode_error
-         B  proxy_error                  (the proxy failed, not the site: rotate)
-         D  invalid_url, redirect_loop, redirect_refused (cross-host), too_large
+         A  dns, connect_timeout, read_timeout (also the page's deadline), connection_reset,
+            connection_refused, tls_error, truncated_body, decode_error,
+            malformed_response (framing not to be trusted, e.g. two Content-Length values)
+         B  proxy_error                  (the connection to the proxy was never made: rotate)
+         D  invalid_url, redirect_loop, redirect_refused (a Location that is no http(s)
+            URL or hides a trick), offsite (a URL, redirect or resolved address outside the
+            target's origins), too_large
+       (``lib/http/fetcher.py`` documents which exception is which kind.)
     2. 401 with ``credentials_worked_before``   D  access revoked (``credentials_revoked``)
     3. status:
          A  408 500 502 503 504 522 524, and any other 5xx
@@ -51,6 +55,10 @@ Exceptions (callers branch on the class, never on the message)::
      ├── ObjectMissing               no object at that key; also a KeyError
      ├── CorruptObject               a stored object fails its check, quarantined (``store/base.py``)
      ├── BodyTooLarge                a body passed the cap; the fetcher reports ``too_large``
+     ├── BadURL                      not an http(s) URL, or a trick (backslash, user info);
+     │                               also a ValueError (``http/origins.py``): ``invalid_url``
+     ├── Offsite                     outside the target's origins, or resolved to a refused
+     │                               address (``http/origins.py``): the fetcher reports ``offsite``
      ├── CliError                    bad command-line input; ``fleet`` prints it (``cli/common.py``)
      │    └── BackfillError          a backfill could not be launched or followed
      └── FetchFailed(failure_class, reason)
@@ -96,6 +104,8 @@ class ErrorKind(StrEnum):
     INVALID_URL = "invalid_url"
     REDIRECT_LOOP = "redirect_loop"
     REDIRECT_REFUSED = "redirect_refused"
+    OFFSITE = "offsite"
+    MALFORMED_RESPONSE = "malformed_response"
 
 
 # Errors that only spoil the body: the status line, if it names a failure, wins over them.
@@ -112,10 +122,11 @@ DEFAULT_STATUSES: Mapping[int, FailureClass] = MappingProxyType({
 DEFAULT_ERRORS: Mapping[ErrorKind, FailureClass] = MappingProxyType({
     **dict.fromkeys((ErrorKind.DNS, ErrorKind.CONNECT_TIMEOUT, ErrorKind.READ_TIMEOUT,
                      ErrorKind.CONNECTION_RESET, ErrorKind.CONNECTION_REFUSED,
-                     ErrorKind.TLS_ERROR, ErrorKind.TRUNCATED_BODY, ErrorKind.DECODE_ERROR), A),
+                     ErrorKind.TLS_ERROR, ErrorKind.TRUNCATED_BODY, ErrorKind.DECODE_ERROR,
+                     ErrorKind.MALFORMED_RESPONSE), A),
     ErrorKind.PROXY_ERROR: B,
     **dict.fromkeys((ErrorKind.INVALID_URL, ErrorKind.REDIRECT_LOOP,
-                     ErrorKind.REDIRECT_REFUSED, ErrorKind.TOO_LARGE), D),
+                     ErrorKind.REDIRECT_REFUSED, ErrorKind.OFFSITE, ErrorKind.TOO_LARGE), D),
 })
 # Block pages of the widely documented bot walls, by vendor. Only what appears on the wall
 # itself counts: a vendor's sensor script or a reCAPTCHA/hCaptcha/Turnstile widget in an

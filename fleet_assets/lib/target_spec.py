@@ -78,7 +78,22 @@ def _proxy(value: str) -> str:
     return value  # expanded by Proxy.from_config, for the request only
 
 
+def _origin(value: str) -> str:
+    """An ``allowed_origins`` entry: scheme://host[:port], normalised with an explicit port."""
+    from fleet_assets.lib.http.origins import BadURL, parse
+
+    try:
+        parsed = parse(value)
+    except BadURL as exc:
+        raise ValueError(f"{exc}; write an origin like https://cdn.example.com") from None
+    rest = value.split("://", 1)[-1]
+    if any(c in rest for c in "?#") or "/" in rest.rstrip("/"):
+        raise ValueError(f"{value!r} has a path or query; an origin is scheme://host[:port]")
+    return str(parsed.origin)
+
+
 Url = Annotated[str, AfterValidator(_url)]
+OriginUrl = Annotated[str, AfterValidator(_origin)]
 ProxyUrl = Annotated[str, AfterValidator(_proxy)]
 FieldName = Annotated[str, AfterValidator(_field_name)]
 Slug = Annotated[str, AfterValidator(_slug)]
@@ -142,6 +157,7 @@ class PolitenessSpec(_Spec):
     max_concurrency: int = Field(8, ge=1)
     requests_per_second: float = Field(0.0, ge=0)
     obey_robots: bool = True
+    max_crawl_delay_seconds: float = Field(30.0, ge=0)
 
 
 class DriftSpec(_Spec):
@@ -194,6 +210,7 @@ class TargetSpec(CommonSpec):
     urls: list[Url] | None = Field(None, min_length=1)
     listing: ListingSpec | None = None
     record: RecordSpec
+    allowed_origins: list[OriginUrl] = []
 
     @model_validator(mode="after")
     def _one_source(self) -> TargetSpec:

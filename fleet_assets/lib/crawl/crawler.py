@@ -40,12 +40,13 @@ from urllib.parse import urlsplit
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.backoff import ClassPolicy, full_jitter, next_wait, parse_retry_after
+from fleet_assets.lib.crawl.budget import Deferred, HostBudget, Lease, MemoryBudget
 from fleet_assets.lib.crawl.listing import Discovery, ListingPage, discover
 from fleet_assets.lib.crawl.progress import Progress
 from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
-from fleet_assets.lib.crawl.ratelimit import HostLimiter
+from fleet_assets.lib.crawl.ratelimit import Limits
 from fleet_assets.lib.crawl.result import CrawlResult
-from fleet_assets.lib.crawl.robots import RobotsPolicy
+from fleet_assets.lib.crawl.robots import CrawlDelays, RobotsPolicy
 from fleet_assets.lib.crawl.tombstones import TombstoneIndex
 from fleet_assets.lib.extract import sniff_encoding, yields_required
 from fleet_assets.lib.failures import (
@@ -59,6 +60,7 @@ from fleet_assets.lib.failures import (
     Verdict,
 )
 from fleet_assets.lib.http.fetcher import Fetcher
+from fleet_assets.lib.http.origins import target_policy
 from fleet_assets.lib.store.base import CorruptObject, ObjectMissing, ObjectStore
 from fleet_assets.lib.store.integrity import read_page
 from fleet_assets.lib.store.local import sweep_partials
@@ -70,6 +72,14 @@ SUSPECT = "suspect: a good answer without any required field, asked again as ano
 SUSPECT_TWICE = "confirmed C: no required field in two answers to two clients"
 
 
+class HostDeferred(Exception):
+    """The host's shared budget has no room soon enough: the page waits for ``until``."""
+
+    def __init__(self, deferred: Deferred) -> None:
+        super().__init__(f"host {deferred.host} busy: {deferred.reason}")
+        self.until, self.reason = deferred.until, deferred.reason
+
+
 @dataclass
 class _Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -77,6 +87,7 @@ class _Tally:
     newly_stored: int = 0
     bytes_stored: int = 0
     rotated: int = 0
+    budget_wait: float = 0.0
     exhausted_until: float | None = None
     outcomes: Counter = field(default_factory=Counter)
 
@@ -104,17 +115,22 @@ class PartitionCrawler:
         rng: random.Random | None = None,
         clock: Clock = time.time,
         progress: Progress | None = None,
+        budget: HostBudget | None = None,
     ) -> None:
         self.target, self.date, self.store, self.fetcher = target, keys.check_date(date), store, fetcher
         self.taxonomy, self.policies, self.proxies = taxonomy, policies, proxies
         self.attempt, self.clock, self.progress = attempt, clock, progress
         self.rng = rng or random.Random()
-        self.limiter = HostLimiter(
-            rate_per_second=target.politeness.requests_per_second,
-            max_concurrency=target.politeness.max_concurrency,
-        )
+        # Without a shared budget (library use, unit tests) politeness holds within this run.
+        self.budget = budget or MemoryBudget()
+        self._crawl_delay: dict[str, float] = {}
+        # Once the budget defers a host, its other pages are deferred without asking again,
+        # so an attempt never waits ``max_wait`` once per page.
+        self._deferred: dict[str, Deferred] = {}
         self._robots: dict[str, RobotsPolicy] = {}
         self._robots_lock = threading.Lock()
+        self._delays = CrawlDelays(target.politeness.max_crawl_delay_seconds)
+        self.origins = target_policy(target)
         self._tally = _Tally()
         self.tombstones = TombstoneIndex(store, target.name)
 
@@ -126,7 +142,19 @@ class PartitionCrawler:
 
     def _listing_page(self, url: str) -> ListingPage:
         try:
+            robots = self._robots_for(url)  # listing pages obey robots.txt like item pages
+            if robots.unreachable:
+                raise ListingFailed(url, FailureClass.TRANSIENT, "robots.txt unreachable",
+                                    self._wait(FailureClass.TRANSIENT, None))
+            if not robots.allowed(url):
+                self._tally.outcome("listing_disallowed")
+                raise ListingFailed(url, FailureClass.HARD, "robots.txt disallows this listing page",
+                                    0.0)
             outcome, verdict = self._fetch(url)
+        except HostDeferred as exc:
+            self._tally.outcome("deferred")
+            raise ListingFailed(url, FailureClass.TRANSIENT, str(exc),
+                                max(0.0, exc.until - self.clock())) from None
         except ProxiesExhausted as exc:
             raise ListingFailed(url, FailureClass.ENVIRONMENTAL, str(exc),
                                 max(0.0, exc.until - self.clock()),
@@ -150,7 +178,10 @@ class PartitionCrawler:
         listing_before = self._tally.requests
         discovery = self.discover()
         listing_requests = self._tally.requests - listing_before
-        urls = discovery.urls
+        # Links to another origin (scheme, host or port) are never fetched, only counted.
+        urls = [u for u in discovery.urls if self.origins.allows(self.target.request_url(u))]
+        if len(urls) < len(discovery.urls):
+            self._tally.outcomes["offsite_links"] += len(discovery.urls) - len(urls)
         carried: dict[str, mf.ManifestEntry] = {}
         todo: list[tuple[str, mf.ManifestEntry | None]] = []
         for url in urls:
@@ -185,6 +216,7 @@ class PartitionCrawler:
             listing_failure=discovery.failure,
             listing_dead=discovery.dead,
             finished_at=self.clock(),
+            budget_wait_seconds=t.budget_wait,
         )
 
     def _reported(self, entry: mf.ManifestEntry) -> mf.ManifestEntry:
@@ -225,7 +257,12 @@ class PartitionCrawler:
                 object_key=obj_key, content_sha256=hashlib.sha256(body).hexdigest(),
                 bytes=len(body), attempts=max(base.attempts, 1), fetched_at=base.fetched_at,
             )
-        robots = self._robots_for(url)
+        try:
+            robots = self._robots_for(url)
+        except HostDeferred as exc:
+            return self._defer(base, exc)
+        except ProxiesExhausted as exc:
+            return self._exhausted(base, exc)
         if robots.unreachable:
             # RFC 9309: an unreachable robots.txt means "not now", not "never".
             wait = self._wait(FailureClass.TRANSIENT, None)
@@ -236,6 +273,13 @@ class PartitionCrawler:
             self._tally.outcome("disallowed")
             return base.with_attempt(status=mf.DISALLOWED, reason="robots.txt disallows",
                                      failure_class=None, due_at=None)
+        due = self._delays.claim(urlsplit(url).netloc, robots.crawl_delay, self.clock())
+        if due is not None:
+            # A Crawl-delay over max_crawl_delay_seconds: one page per delay, the rest wait for a
+            # later attempt instead of a sleep inside this step (no request, so no attempt).
+            self._tally.outcome("deferred")
+            return replace(base, status=mf.PENDING, failure_class=FailureClass.TRANSIENT, due_at=due,
+                           reason=f"robots.txt Crawl-delay {robots.crawl_delay:g} s")
         stone = None if self.target.refetch_tombstoned else self.tombstones.skip(url, self.date)
         if stone is not None:
             self._tally.outcome("tombstoned")
@@ -244,14 +288,10 @@ class PartitionCrawler:
                            object_key=stone.evidence_key, due_at=None)
         try:
             outcome, verdict = self._fetch(url)
+        except HostDeferred as exc:
+            return self._defer(base, exc)
         except ProxiesExhausted as exc:
-            self._tally.outcome("B")
-            with self._tally.lock:
-                self._tally.exhausted_until = exc.until
-            return base.with_attempt(
-                status=mf.PENDING, failure_class=FailureClass.ENVIRONMENTAL, reason=str(exc),
-                due_at=exc.until,
-            )
+            return self._exhausted(base, exc)
         if verdict.failure is None:
             if self._suspect(outcome):
                 return self._suspect_page(base, obj_key, outcome)
@@ -263,6 +303,7 @@ class PartitionCrawler:
                 verdict: Verdict, confirmed_c: bool = False) -> mf.ManifestEntry:
         """The manifest entry for one answer: stored, gone (D) or pending (A, B)."""
         url, nk = base.url, base.natural_key
+        served = mf.response_fields(outcome)
         fetched_at = dt.datetime.fromtimestamp(self.clock(), dt.UTC).isoformat(timespec="seconds")
         if verdict.failure is None:
             body = outcome.body or b""
@@ -275,8 +316,7 @@ class PartitionCrawler:
                 status=mf.STORED, http_status=outcome.status, reason=SUSPECT_TWICE if
                 confirmed_c else "", failure_class=FailureClass.SEMANTIC if confirmed_c else None,
                 object_key=obj_key, content_sha256=hashlib.sha256(body).hexdigest(),
-                bytes=len(body), fetched_at=fetched_at, due_at=None,
-                final_url=outcome.effective_url, content_type=content_type,
+                bytes=len(body), fetched_at=fetched_at, due_at=None, **served,
                 encoding=sniff_encoding(body, content_type),
             )
         self._tally.outcome(verdict.failure.value)
@@ -290,12 +330,15 @@ class PartitionCrawler:
             return base.with_attempt(
                 status=mf.GONE, http_status=outcome.status, failure_class=FailureClass.HARD,
                 reason=verdict.reason, object_key=evidence, fetched_at=fetched_at, due_at=None,
-                max_body_bytes=self.target.max_body_bytes if oversize else None,
+                max_body_bytes=self.target.max_body_bytes if oversize else None, **served,
             )
         wait = self._wait(verdict.failure, outcome)
+        if verdict.failure is FailureClass.TRANSIENT:
+            # The fleet closed the host after failures: retrying before it reopens is wasted.
+            wait = max(wait, self.budget.closed_for(urlsplit(url).netloc))
         return base.with_attempt(
             status=mf.PENDING, http_status=outcome.status, failure_class=verdict.failure,
-            reason=verdict.reason, fetched_at=fetched_at, due_at=self.clock() + wait,
+            reason=verdict.reason, fetched_at=fetched_at, due_at=self.clock() + wait, **served,
         )
 
     # -- suspects: C is confirmed before it counts -------------------------------------------
@@ -313,12 +356,15 @@ class PartitionCrawler:
             return self._settle(base, obj_key, first, OK, confirmed_c=True)
         base = replace(base, suspect=True)
         proxy = self._other_proxy(first.proxy_id)
+        later = base.with_attempt(
+            status=mf.PENDING, http_status=first.status, failure_class=FailureClass.ENVIRONMENTAL,
+            reason=SUSPECT, due_at=self.clock() + self._wait(FailureClass.ENVIRONMENTAL, None))
         if proxy is None:  # no other identity now: the same client again after a B wait
-            return base.with_attempt(
-                status=mf.PENDING, http_status=first.status,
-                failure_class=FailureClass.ENVIRONMENTAL,
-                reason=SUSPECT, due_at=self.clock() + self._wait(FailureClass.ENVIRONMENTAL, None))
-        outcome, verdict = self._fetch(base.url, proxy)
+            return later
+        try:
+            outcome, verdict = self._fetch(base.url, proxy)
+        except HostDeferred as exc:  # the host's budget is spent: ask when it reopens
+            return replace(later, due_at=max(later.due_at or 0.0, exc.until))
         if verdict.failure is None and self._suspect(outcome):
             return self._settle(base, obj_key, outcome, verdict, confirmed_c=True)
         if verdict.failure is None:
@@ -346,21 +392,39 @@ class PartitionCrawler:
         if proxy is None:
             raise ListingFailed(url, FailureClass.ENVIRONMENTAL, SUSPECT,
                                 self._wait(FailureClass.ENVIRONMENTAL, None))
-        outcome, verdict = self._fetch(url, proxy)
+        try:
+            outcome, verdict = self._fetch(url, proxy)
+        except HostDeferred as exc:
+            raise ListingFailed(url, FailureClass.ENVIRONMENTAL, SUSPECT,
+                                max(0.0, exc.until - self.clock())) from None
         return self._listing_answer(url, outcome, verdict)
+
+    def _exhausted(self, base: mf.ManifestEntry, exc: ProxiesExhausted) -> mf.ManifestEntry:
+        self._tally.outcome("B")
+        with self._tally.lock:
+            self._tally.exhausted_until = exc.until
+        return base.with_attempt(status=mf.PENDING, failure_class=FailureClass.ENVIRONMENTAL,
+                                 reason=str(exc), due_at=exc.until)
 
     # -- plumbing ----------------------------------------------------------------------------
     def _fetch(self, url: str, proxy: Proxy | None = None) -> tuple[FetchOutcome, Verdict]:
         """One request and its verdict (classified once); a B verdict burns the proxy."""
         if proxy is None and self.proxies is not None and self.proxies.size:
             proxy = self.proxies.pick_or_raise(self.target.name)
-        host = urlsplit(url).netloc
-        with self.limiter.slot(host):
+        lease = self._lease(url)
+        try:
             self._tally.add(requests=1)
             # A secret in the URL (``?key=${VAR}``) is expanded for this request only.
             outcome = redact_outcome(
                 self.fetcher.fetch(self.target.request_url(url), proxy=proxy), url)
+        except BaseException:
+            self.budget.release(lease, "aborted")
+            raise
         verdict = self.taxonomy.classify(outcome)
+        self.budget.release(lease, "host_error" if verdict.failure is FailureClass.TRANSIENT
+                            else "ok")
+        if outcome.error in (ErrorKind.OFFSITE, ErrorKind.REDIRECT_REFUSED):
+            self._tally.outcome("offsite")  # refused, never fetched (lib/http/origins.py)
         if verdict.failure is FailureClass.ENVIRONMENTAL and proxy is not None:
             # A Retry-After says how long this client must rest; without one, the pool's cooldown.
             retry_after = parse_retry_after(
@@ -371,6 +435,29 @@ class PartitionCrawler:
                               cooldown=cooldown)
             self._tally.add(rotated=1)
         return outcome, verdict
+
+    def _lease(self, url: str) -> Lease:
+        """The fleet's permission to send one request to the URL's host (waits briefly)."""
+        host = urlsplit(url).netloc
+        known = self._deferred.get(host)
+        if known is not None and known.until > self.clock():
+            raise HostDeferred(known)
+        p = self.target.politeness
+        limits = Limits.for_politeness(p.max_concurrency, p.requests_per_second,
+                                       self._crawl_delay.get(host, 0.0), self.target.timeout_seconds)
+        got = self.budget.acquire(host, limits)
+        if isinstance(got, Deferred):
+            self._deferred[host] = got
+            raise HostDeferred(got)
+        with self._tally.lock:
+            self._tally.budget_wait += got.waited
+        return got
+
+    def _defer(self, base: mf.ManifestEntry, exc: HostDeferred) -> mf.ManifestEntry:
+        """No request was sent, so no attempt is counted; the page is due when the host is."""
+        self._tally.outcome("deferred")
+        return replace(base, status=mf.PENDING, failure_class=FailureClass.TRANSIENT,
+                       reason=f"not sent: {exc}", due_at=exc.until)
 
     def _wait(self, failure: FailureClass, outcome: FetchOutcome | None) -> float:
         policy = self.policies[failure]
@@ -389,13 +476,24 @@ class PartitionCrawler:
         with self._robots_lock:
             policy = self._robots.get(origin)
             if policy is None:
-                outcome = self.fetcher.fetch(f"{origin}/robots.txt")
-                self._tally.add(requests=1)
+                # The same route as the pages: a proxy of the pool, the host's budget.
+                proxy: Proxy | None = None
+                if self.proxies is not None and self.proxies.size:
+                    proxy = self.proxies.pick_or_raise(self.target.name)
+                lease = self._lease(f"{origin}/robots.txt")
+                try:
+                    self._tally.add(requests=1)
+                    outcome = self.fetcher.fetch(f"{origin}/robots.txt", proxy=proxy)
+                except BaseException:
+                    self.budget.release(lease, "aborted")
+                    raise
                 policy = RobotsPolicy.from_response(outcome.status, outcome.body)
+                self.budget.release(lease, "host_error" if policy.unreachable else "ok")
                 if not policy.unreachable:
                     self._robots[origin] = policy
-                if policy.crawl_delay:
-                    self.limiter.set_min_interval(parts.netloc, policy.crawl_delay)
+                interval = self._delays.interval(policy.crawl_delay)
+                if interval:
+                    self._crawl_delay[parts.netloc] = interval
         return policy
 
 
@@ -413,4 +511,4 @@ def pending_urls(entries: Iterable[mf.ManifestEntry]) -> list[str]:
     return [e.url for e in entries if e.status == mf.PENDING]
 
 
-__all__ = ["CrawlResult", "ListingFailed", "PartitionCrawler", "pending_urls"]
+__all__ = ["CrawlResult", "HostDeferred", "ListingFailed", "PartitionCrawler", "pending_urls"]
