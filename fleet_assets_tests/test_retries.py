@@ -248,7 +248,10 @@ def test_a_long_retry_after_ends_the_step_with_due_at(fleet_env, sandbox, tmp_pa
     assert sandbox.stats()["by_target"]["jobs"] == JOBS
 
 
-def test_exhausted_attempts_fail_with_pending_urls_by_class(fleet_env, sandbox, tmp_path):
+def test_exhausted_attempts_fail_with_pending_urls_by_class(fleet_env, sandbox, tmp_path,
+                                                            monkeypatch):
+    # The fleet would close this always-failing host (test_budget); here attempts run out first.
+    monkeypatch.setenv("FLEET_BUDGET_TRIP_AFTER", "1000")
     sandbox.set_faults({"transient_rate": 1.0, "only_targets": ["jobs"]})
     path = targets_file(tmp_path, jobs={"retry": {"A": {"max_attempts": 3}}})
     with dg.instance_for_test() as instance:

@@ -302,6 +302,7 @@ def test_literal_proxy_credentials_are_refused_even_next_to_a_reference(monkeypa
     "http://${FLEET_T_USER}:hunter2@127.0.0.1:1/c",
     "http://127.0.0.1:1/c?api_key=hunter2&page=1",
     "http://127.0.0.1:1/c?page=1&token=hunter2",
+    "http://127.0.0.1:1/c?key=hunter2",
 ])
 def test_literal_credentials_in_a_target_url_are_refused(monkeypatch, url):
     monkeypatch.setenv("FLEET_T_USER", "u")
@@ -320,6 +321,12 @@ def test_a_secret_in_a_target_url_is_kept_as_a_reference_and_expanded_only_to_se
     assert stored == ["http://127.0.0.1:5/jobs/2025-01-02?api_key=${FLEET_T_KEY}"]
     assert t.request_url(stored[0]) == "http://127.0.0.1:5/jobs/2025-01-02?api_key=s3cr3t-value"
     assert "s3cr3t" not in repr(t)
+
+
+def test_ordinary_query_parameters_are_not_mistaken_for_secrets():
+    url = "http://127.0.0.1:1/c?sortkey=price&monkey=1&page=2"
+    t = parse_targets(_with(lambda d: d["targets"][0]["listing"].update(start_url=url)))
+    assert t["shop"].listing.start_url == url
 
 
 def test_a_secret_reference_must_be_set_at_load(monkeypatch):

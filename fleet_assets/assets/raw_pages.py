@@ -36,13 +36,14 @@ from fleet_assets.lib.crawl.progress import Progress
 from fleet_assets.lib.failures import FailureClass
 from fleet_assets.lib.logfmt import kv
 from fleet_assets.lib.store.base import ObjectStore, StoreError
+from fleet_assets.resources.budget import HostBudgetResource
 from fleet_assets.resources.fetcher import UNCLASSIFIED_RETRY, FetcherResource
 from fleet_assets.resources.store import ObjectStoreResource
 from fleet_assets.resources.targets import TargetsResource
 from fleet_assets.state.circuit import guard
 
 # Fixed metadata keys, present on every materialization and failure, so the UI can plot them.
-OUTCOME_LABELS = ("ok", "A", "B", "D", "reused", "disallowed", "tombstoned")
+OUTCOME_LABELS = ("ok", "A", "B", "D", "reused", "disallowed", "tombstoned", "deferred")
 # A long partition logs pages done / total, rate and pending by class this often.
 PROGRESS_EVERY_SECONDS = 5.0
 
@@ -61,6 +62,7 @@ def raw_pages(
     targets: TargetsResource,
     store: ObjectStoreResource,
     fetcher: FetcherResource,
+    budget: HostBudgetResource,
 ) -> dg.MaterializeResult:
     """One gzip object per fetched URL per target per day, the manifest and the tombstones."""
     guard(context)  # fail fast while the target's drift circuit is open
@@ -79,6 +81,7 @@ def raw_pages(
         proxies=fetcher.proxy_pool(target, object_store),
         attempt=attempt,
         rng=random.Random(),
+        budget=budget.get_budget(),
         progress=Progress(
             lambda report: context.log.info(kv(event=report.event, target=name, date=date,
                                                **report.fields())),
@@ -169,6 +172,7 @@ def _metadata(result: CrawlResult, target: str, date: str, tomb_count: int) -> d
         "page_attempts": sum(e.attempts for e in result.entries),
         "tombstones_written": tomb_count,
         "duration_seconds": dg.MetadataValue.float(round(result.duration_seconds, 3)),
+        "budget_wait_seconds": dg.MetadataValue.float(round(result.budget_wait_seconds, 3)),
         **{f"outcome_{k}": result.outcomes.get(k, 0) for k in OUTCOME_LABELS},
         "manifest_key": keys.manifest_key(target, date),
         "tombstones_key": keys.table_key("tombstones", target, date),

@@ -21,9 +21,11 @@ from fleet_assets.lib.failures import ConfigError, FetchOutcome
 
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _MARK = "\ue000"  # stands for one reference while the URL's parts are located
+# Query parameters that carry a credential: short generic names only as the whole name
+# (``key=``, not ``sortkey=``), descriptive ones also as a suffix (``x_api_key``).
 _SECRET_PARAM = re.compile(
-    r"(?i)(pass(word|wd)?|pwd|secret|token|api[-_]?key|apikey|access[-_]?key|auth|"
-    r"credential|signature|sig|session|sid)$"
+    r"(?i)^(key|sig|sid|auth)$|(pass(word|wd)?|pwd|secret|token|api[-_]?key|"
+    r"access[-_]?key|credentials?|signature|session[-_]?id)$"
 )
 PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
 

@@ -33,10 +33,11 @@ from urllib.parse import urlsplit
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.backoff import ClassPolicy, full_jitter, next_wait, parse_retry_after
+from fleet_assets.lib.crawl.budget import Deferred, HostBudget, Lease, MemoryBudget
 from fleet_assets.lib.crawl.listing import Discovery, ListingPage, discover
 from fleet_assets.lib.crawl.progress import Progress
 from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
-from fleet_assets.lib.crawl.ratelimit import HostLimiter
+from fleet_assets.lib.crawl.ratelimit import Limits
 from fleet_assets.lib.crawl.result import CrawlResult
 from fleet_assets.lib.crawl.robots import CrawlDelays, RobotsPolicy
 from fleet_assets.lib.crawl.tombstones import TombstoneIndex
@@ -61,6 +62,14 @@ from fleet_assets.lib.urlrefs import redact_outcome
 Clock = Callable[[], float]
 
 
+class HostDeferred(Exception):
+    """The host's shared budget has no room soon enough: the page waits for ``until``."""
+
+    def __init__(self, deferred: Deferred) -> None:
+        super().__init__(f"host {deferred.host} busy: {deferred.reason}")
+        self.until, self.reason = deferred.until, deferred.reason
+
+
 @dataclass
 class _Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -68,6 +77,7 @@ class _Tally:
     newly_stored: int = 0
     bytes_stored: int = 0
     rotated: int = 0
+    budget_wait: float = 0.0
     exhausted_until: float | None = None
     outcomes: Counter = field(default_factory=Counter)
 
@@ -95,15 +105,18 @@ class PartitionCrawler:
         rng: random.Random | None = None,
         clock: Clock = time.time,
         progress: Progress | None = None,
+        budget: HostBudget | None = None,
     ) -> None:
         self.target, self.date, self.store, self.fetcher = target, keys.check_date(date), store, fetcher
         self.taxonomy, self.policies, self.proxies = taxonomy, policies, proxies
         self.attempt, self.clock, self.progress = attempt, clock, progress
         self.rng = rng or random.Random()
-        self.limiter = HostLimiter(
-            rate_per_second=target.politeness.requests_per_second,
-            max_concurrency=target.politeness.max_concurrency,
-        )
+        # Without a shared budget (library use, unit tests) politeness holds within this run.
+        self.budget = budget or MemoryBudget()
+        self._crawl_delay: dict[str, float] = {}
+        # Once the budget defers a host, its other pages are deferred without asking again,
+        # so an attempt never waits ``max_wait`` once per page.
+        self._deferred: dict[str, Deferred] = {}
         self._robots: dict[str, RobotsPolicy] = {}
         self._robots_lock = threading.Lock()
         self._delays = CrawlDelays(target.politeness.max_crawl_delay_seconds)
@@ -127,6 +140,10 @@ class PartitionCrawler:
                 raise ListingFailed(url, FailureClass.HARD, "robots.txt disallows this listing page",
                                     0.0)
             outcome, verdict = self._fetch(url)
+        except HostDeferred as exc:
+            self._tally.outcome("deferred")
+            raise ListingFailed(url, FailureClass.TRANSIENT, str(exc),
+                                max(0.0, exc.until - self.clock())) from None
         except ProxiesExhausted as exc:
             raise ListingFailed(url, FailureClass.ENVIRONMENTAL, str(exc),
                                 max(0.0, exc.until - self.clock()),
@@ -185,6 +202,7 @@ class PartitionCrawler:
             listing_failure=discovery.failure,
             listing_dead=discovery.dead,
             finished_at=self.clock(),
+            budget_wait_seconds=t.budget_wait,
         )
 
     def _reported(self, entry: mf.ManifestEntry) -> mf.ManifestEntry:
@@ -227,6 +245,8 @@ class PartitionCrawler:
             )
         try:
             robots = self._robots_for(url)
+        except HostDeferred as exc:
+            return self._defer(base, exc)
         except ProxiesExhausted as exc:
             return self._exhausted(base, exc)
         if robots.unreachable:
@@ -254,6 +274,8 @@ class PartitionCrawler:
                            object_key=stone.evidence_key, due_at=None)
         try:
             outcome, verdict = self._fetch(url)
+        except HostDeferred as exc:
+            return self._defer(base, exc)
         except ProxiesExhausted as exc:
             return self._exhausted(base, exc)
         served = mf.response_fields(outcome)
@@ -285,6 +307,9 @@ class PartitionCrawler:
                 max_body_bytes=self.target.max_body_bytes if oversize else None, **served,
             )
         wait = self._wait(verdict.failure, outcome)
+        if verdict.failure is FailureClass.TRANSIENT:
+            # The fleet closed the host after failures: retrying before it reopens is wasted.
+            wait = max(wait, self.budget.closed_for(urlsplit(url).netloc))
         return base.with_attempt(
             status=mf.PENDING, http_status=outcome.status, failure_class=verdict.failure,
             reason=verdict.reason, fetched_at=fetched_at, due_at=self.clock() + wait, **served,
@@ -303,13 +328,18 @@ class PartitionCrawler:
         proxy: Proxy | None = None
         if self.proxies is not None and self.proxies.size:
             proxy = self.proxies.pick_or_raise(self.target.name)
-        host = urlsplit(url).netloc
-        with self.limiter.slot(host):
+        lease = self._lease(url)
+        try:
             self._tally.add(requests=1)
             # A secret in the URL (``?key=${VAR}``) is expanded for this request only.
             outcome = redact_outcome(
                 self.fetcher.fetch(self.target.request_url(url), proxy=proxy), url)
+        except BaseException:
+            self.budget.release(lease, "aborted")
+            raise
         verdict = self.taxonomy.classify(outcome)
+        self.budget.release(lease, "host_error" if verdict.failure is FailureClass.TRANSIENT
+                            else "ok")
         if outcome.error in (ErrorKind.OFFSITE, ErrorKind.REDIRECT_REFUSED):
             self._tally.outcome("offsite")  # refused, never fetched (lib/http/origins.py)
         if verdict.failure is FailureClass.ENVIRONMENTAL and proxy is not None:
@@ -322,6 +352,29 @@ class PartitionCrawler:
                               cooldown=cooldown)
             self._tally.add(rotated=1)
         return outcome, verdict
+
+    def _lease(self, url: str) -> Lease:
+        """The fleet's permission to send one request to the URL's host (waits briefly)."""
+        host = urlsplit(url).netloc
+        known = self._deferred.get(host)
+        if known is not None and known.until > self.clock():
+            raise HostDeferred(known)
+        p = self.target.politeness
+        limits = Limits.for_politeness(p.max_concurrency, p.requests_per_second,
+                                       self._crawl_delay.get(host, 0.0), self.target.timeout_seconds)
+        got = self.budget.acquire(host, limits)
+        if isinstance(got, Deferred):
+            self._deferred[host] = got
+            raise HostDeferred(got)
+        with self._tally.lock:
+            self._tally.budget_wait += got.waited
+        return got
+
+    def _defer(self, base: mf.ManifestEntry, exc: HostDeferred) -> mf.ManifestEntry:
+        """No request was sent, so no attempt is counted; the page is due when the host is."""
+        self._tally.outcome("deferred")
+        return replace(base, status=mf.PENDING, failure_class=FailureClass.TRANSIENT,
+                       reason=f"not sent: {exc}", due_at=exc.until)
 
     def _wait(self, failure: FailureClass, outcome: FetchOutcome | None) -> float:
         policy = self.policies[failure]
@@ -340,19 +393,24 @@ class PartitionCrawler:
         with self._robots_lock:
             policy = self._robots.get(origin)
             if policy is None:
-                # The same route as the pages: a proxy of the pool, the host's rate limit.
+                # The same route as the pages: a proxy of the pool, the host's budget.
                 proxy: Proxy | None = None
                 if self.proxies is not None and self.proxies.size:
                     proxy = self.proxies.pick_or_raise(self.target.name)
-                with self.limiter.slot(parts.netloc):
+                lease = self._lease(f"{origin}/robots.txt")
+                try:
                     self._tally.add(requests=1)
                     outcome = self.fetcher.fetch(f"{origin}/robots.txt", proxy=proxy)
+                except BaseException:
+                    self.budget.release(lease, "aborted")
+                    raise
                 policy = RobotsPolicy.from_response(outcome.status, outcome.body)
+                self.budget.release(lease, "host_error" if policy.unreachable else "ok")
                 if not policy.unreachable:
                     self._robots[origin] = policy
                 interval = self._delays.interval(policy.crawl_delay)
                 if interval:
-                    self.limiter.set_min_interval(parts.netloc, interval)
+                    self._crawl_delay[parts.netloc] = interval
         return policy
 
 
@@ -370,4 +428,4 @@ def pending_urls(entries: Iterable[mf.ManifestEntry]) -> list[str]:
     return [e.url for e in entries if e.status == mf.PENDING]
 
 
-__all__ = ["CrawlResult", "ListingFailed", "PartitionCrawler", "pending_urls"]
+__all__ = ["CrawlResult", "HostDeferred", "ListingFailed", "PartitionCrawler", "pending_urls"]
