@@ -83,11 +83,14 @@ def failure_reason(events: Sequence) -> str:
     Dagster's step failure message is only 'Execution of step "x" failed.'; the reason is in
     the check evaluation or in the description of the ``dg.Failure`` the step raised.
     """
+    import dagster as dg
+
     for event in events:
         if event.event_type_value != "ASSET_CHECK_EVALUATION":
             continue
         evaluation = event.asset_check_evaluation_data
-        if not evaluation.passed:
+        # A WARN check does not fail a run; only a failed ERROR check can be the reason.
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
             text = evaluation.description or "failed"
             return f"check {evaluation.check_name}: {text.splitlines()[0]}"
     failures = [e for e in events if e.is_step_failure]

@@ -242,6 +242,7 @@ class PartitionCrawler:
                 url=url, natural_key=nk, status=mf.STORED, http_status=200,
                 object_key=obj_key, content_sha256=hashlib.sha256(body).hexdigest(),
                 bytes=len(body), attempts=max(base.attempts, 1), fetched_at=base.fetched_at,
+                outcomes=dict(base.outcomes) or {"ok": 1},  # the lost attempt that stored it
             )
         try:
             robots = self._robots_for(url)
