@@ -20,6 +20,7 @@ Reads ``FetchSettings`` through the fetcher: ``pool_size``, ``user_agent``.
 
 from __future__ import annotations
 
+import math
 import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -45,6 +46,8 @@ class Request:
     deadline: Deadline
     proxy: Proxy | None = None
     policy: OriginPolicy | None = field(default=None, compare=False)
+    host: str = ""  # urllib3's spelling of the host and the request line, from the one parse
+    request_uri: str = ""
 
 
 class Response(Protocol):
@@ -146,6 +149,7 @@ class Urllib3Transport:
                                                          block=False, retries=False))
         self._proxied: dict[str, urllib3.PoolManager] = {}
         self._lock = threading.Lock()
+        self._timeouts: dict[int, urllib3.Timeout] = {}
 
     @staticmethod
     def _managed(mgr: urllib3.PoolManager) -> urllib3.PoolManager:
@@ -192,16 +196,32 @@ class Urllib3Transport:
 
     def send(self, request: Request) -> Urllib3Response:
         mgr = self._manager(request.proxy)
-        remaining = max(0.001, request.deadline.remaining())
-        timeout = urllib3.Timeout(connect=remaining, read=remaining)
+        timeout = self._timeout(request.deadline.remaining())
+        headers = {**self._base, **request.headers}
         _current.request = request
         try:
-            raw = mgr.urlopen("GET", request.url, headers={**self._base, **request.headers},
-                              preload_content=False, redirect=False, retries=False,
-                              timeout=timeout)
+            if request.proxy is None and request.host and request.request_uri:
+                # Direct: the URL was parsed once already; go to its pool without parsing again.
+                pool = mgr.connection_from_host(request.host, request.origin.port,
+                                                request.origin.scheme)
+                raw = pool.urlopen("GET", request.request_uri, headers=headers,
+                                   preload_content=False, redirect=False, retries=False,
+                                   assert_same_host=False, timeout=timeout)
+            else:
+                raw = mgr.urlopen("GET", request.url, headers=headers, preload_content=False,
+                                  redirect=False, retries=False, timeout=timeout)
         finally:
             _current.request = None
         return Urllib3Response(raw)
+
+    def _timeout(self, remaining: float) -> urllib3.Timeout:
+        """Socket timeouts are only a backstop (the deadline's watchdog cuts a slow page), so
+        they are the remaining time rounded up to a whole second, one object per value."""
+        seconds = max(1, math.ceil(remaining))
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:
+            timeout = self._timeouts[seconds] = urllib3.Timeout(connect=seconds, read=seconds)
+        return timeout
 
     def close(self) -> None:
         self._direct.clear()
