@@ -44,7 +44,8 @@ from fleet_assets.state import history
 from fleet_assets.state.circuit import guard
 
 # Fixed metadata keys, present on every materialization and failure, so the UI can plot them.
-OUTCOME_LABELS = ("ok", "A", "B", "D", "reused", "disallowed", "tombstoned", "deferred")
+OUTCOME_LABELS = ("ok", "A", "B", "C", "D", "reused", "disallowed", "tombstoned", "deferred",
+                  "suspect", "suspect_cleared")
 # A long partition logs pages done / total, rate and pending by class this often.
 PROGRESS_EVERY_SECONDS = 5.0
 
@@ -183,6 +184,8 @@ def _metadata(result: CrawlResult, target: str, date: str, tomb_count: int) -> d
         "attempt": result.attempt + 1,
         "page_attempts": sum(e.attempts for e in result.entries),
         "tombstones_written": tomb_count,
+        "suspects": result.suspects,
+        "confirmed_C": result.confirmed_c,
         "duration_seconds": dg.MetadataValue.float(round(result.duration_seconds, 3)),
         "budget_wait_seconds": dg.MetadataValue.float(round(result.budget_wait_seconds, 3)),
         **{f"outcome_{k}": result.outcomes.get(k, 0) for k in OUTCOME_LABELS},

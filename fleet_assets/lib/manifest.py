@@ -9,7 +9,8 @@ URLs that answered with a redirect, in order), ``content_type`` (its charset dec
 body), ``content_language``, ``etag``, ``last_modified`` (null when absent, and in manifests
 written before these fields existed, which stay readable); ``encoding`` (the encoding the
 body was read with); ``max_body_bytes`` on a page that was over the size cap (a raised cap
-fetches it again); ``outcomes``: how every attempt on the URL ended, counted by label
+fetches it again); ``suspect`` on a page whose good answer yielded no required field and
+was asked again (``crawl/crawler.py``); ``outcomes``: how every attempt on the URL ended, counted by label
 (``ok``, ``disallowed`` or its failure class A-D), across step attempts and runs, so the
 manifest is the partition's ledger of attempts (``ledger`` sums it; ``fleet status`` shows
 it). ``status`` and ``failure_class`` are parsed into ``Status`` and
@@ -65,6 +66,7 @@ class ManifestEntry:
     last_modified: str | None = None
     encoding: str | None = None
     max_body_bytes: int | None = None  # set on a page found over the cap: the cap then in force
+    suspect: bool = False  # an answer yielded no required field: asked again as another client
     outcomes: dict[str, int] = field(default_factory=dict, hash=False)  # attempts by ending
 
     def __post_init__(self) -> None:
