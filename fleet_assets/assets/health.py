@@ -7,6 +7,7 @@ failure-class counts over time.
 """
 
 import json
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -115,6 +116,8 @@ def target_history_specs(path: Path | None = None) -> list[dg.AssetSpec]:
 
 
 _SPEC_TAGS = {"stage": "history", "storage": "dagster-instance", "partitioned": "date"}
-_SPEC_REFERENCE = {"dagster/code_references": dg.CodeReferencesMetadataValue(code_references=[
-    dg.LocalFileCodeReference(file_path=__file__,
-                              line_number=target_history_specs.__code__.co_firstlineno)])}
+with warnings.catch_warnings():  # code references are beta in 1.13; used on purpose
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    _SPEC_REFERENCE = {"dagster/code_references": dg.CodeReferencesMetadataValue(code_references=[
+        dg.LocalFileCodeReference(file_path=__file__,
+                                  line_number=target_history_specs.__code__.co_firstlineno)])}
