@@ -87,12 +87,12 @@ def fleet_home(home: Path, targets: Path, sandbox_url: str) -> Iterator[Path]:
                 os.environ[k] = v
 
 
-def resources(transport: str = "urllib3", backoff_scale: float = 0.01, **fetcher: object) -> dict:
+def resources(backoff_scale: float = 0.01, **fetcher: object) -> dict:
     from fleet_assets.resources import build_resources
     from fleet_assets.resources.fetcher import FetcherResource
 
     res = build_resources("local")
-    res["fetcher"] = FetcherResource(transport=transport, backoff_scale=backoff_scale, **fetcher)
+    res["fetcher"] = FetcherResource(backoff_scale=backoff_scale, **fetcher)
     return res
 
 
@@ -115,10 +115,9 @@ def dagster_run(instance, target: str = "shop", date: str = DATE,
                           run_config=QUIET)
 
 
-def library_run(target: Target, home: Path, transport: str = "urllib3",
-                date: str = DATE) -> tuple[CrawlResult, int]:
+def library_run(target: Target, home: Path, date: str = DATE) -> tuple[CrawlResult, int]:
     """The same work as raw_pages + extracted_records, called directly (no Dagster)."""
-    res = resources(transport)
+    res = resources()
     fetcher = res["fetcher"]
     store = LocalObjectStore(home)
     crawler = PartitionCrawler(target=target, date=date, store=store, fetcher=fetcher.http(target),

@@ -8,6 +8,7 @@ target's circuit (each verdict that matters is recorded by ``state/circuit.py``)
 failure of an opening, sends one alert through the notifier.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
@@ -88,37 +89,39 @@ def _announce(context: dg.AssetCheckExecutionContext, alerts: AlertsResource, ta
     ), context.log)
 
 
-@dg.asset_check(asset=RECORDS, blocking=True, partitions_def=fleet_partitions,
-                description="Share of stored 200 pages yielding every required field is at least "
-                "the target's drift.min_required_coverage (a loaded page with no field is drift).")
-def required_field_coverage(context: dg.AssetCheckExecutionContext, targets: TargetsResource,
-                            alerts: AlertsResource) -> dg.AssetCheckResult:
-    _, name = split(context)
-    target = targets.get(name)
-    verdict = drift.coverage(_report(context), target.drift)
-    return _verdict(context, alerts, target, "required_field_coverage", verdict, "ERROR")
+Judge = Callable[[dg.AssetCheckExecutionContext, RecordsReport, Target], drift.DriftVerdict]
 
 
-@dg.asset_check(asset=RECORDS, blocking=True, partitions_def=fleet_partitions,
-                description="Every field configured in targets.yaml is extracted from at least one "
-                "stored page: fields extracted versus fields configured.")
-def schema_drift(context: dg.AssetCheckExecutionContext, targets: TargetsResource,
-                 alerts: AlertsResource) -> dg.AssetCheckResult:
-    _, name = split(context)
-    target = targets.get(name)
-    verdict = drift.schema(_report(context), target.record.field_names)
-    return _verdict(context, alerts, target, "schema_drift", verdict, "ERROR")
+def _drift_check(name: str, description: str, judge: Judge,
+                 severity: Callable[[Target], str] = lambda _: "ERROR") -> dg.AssetChecksDefinition:
+    """A blocking check of one partition: its report, the target's settings, one verdict."""
+
+    @dg.asset_check(asset=RECORDS, name=name, blocking=True, partitions_def=fleet_partitions,
+                    description=description)
+    def _check(context: dg.AssetCheckExecutionContext, targets: TargetsResource,
+               alerts: AlertsResource) -> dg.AssetCheckResult:
+        target = targets.get(split(context)[1])  # targets.yaml read once for this step
+        verdict = judge(context, _report(context), target)
+        return _verdict(context, alerts, target, name, verdict, severity(target))
+
+    return _check
 
 
-@dg.asset_check(asset=RECORDS, blocking=True, partitions_def=fleet_partitions,
-                description="The partition yields at least drift.min_records records (default 1): "
-                "a partition that reached its pages and yields nothing is never green.")
-def min_records(context: dg.AssetCheckExecutionContext, targets: TargetsResource,
-                alerts: AlertsResource) -> dg.AssetCheckResult:
-    _, name = split(context)
-    target = targets.get(name)
-    verdict = drift.min_records(_report(context), target.drift)
-    return _verdict(context, alerts, target, "min_records", verdict, "ERROR")
+required_field_coverage = _drift_check(
+    "required_field_coverage",
+    "Share of stored 200 pages yielding every required field is at least the target's "
+    "drift.min_required_coverage (a loaded page with no field is drift).",
+    lambda _, report, target: drift.coverage(report, target.drift))
+schema_drift = _drift_check(
+    "schema_drift",
+    "Every field configured in targets.yaml is extracted from at least one stored page: "
+    "fields extracted versus fields configured.",
+    lambda _, report, target: drift.schema(report, target.record.field_names))
+min_records = _drift_check(
+    "min_records",
+    "The partition yields at least drift.min_records records (default 1): a partition that "
+    "reached its pages and yields nothing is never green.",
+    lambda _, report, target: drift.min_records(report, target.drift))
 
 
 def _volume_history(context: dg.AssetCheckExecutionContext, target: Target) -> list[int]:
@@ -152,17 +155,13 @@ def _volume_history(context: dg.AssetCheckExecutionContext, target: Target) -> l
     return healthy[: settings.volume_window]
 
 
-@dg.asset_check(asset=RECORDS, blocking=True, partitions_def=fleet_partitions,
-                description="Record count is at least drift.volume_min_ratio of the median of the "
-                "trailing drift.volume_window healthy partitions (severity drift.volume_severity).")
-def volume_anomaly(context: dg.AssetCheckExecutionContext, targets: TargetsResource,
-                   alerts: AlertsResource) -> dg.AssetCheckResult:
-    _, name = split(context)
-    target = targets.get(name)
-    verdict = drift.volume(_report(context).records, _volume_history(context, target),
-                           target.drift)
-    return _verdict(context, alerts, target, "volume_anomaly", verdict,
-                    target.drift.volume_severity)
+volume_anomaly = _drift_check(
+    "volume_anomaly",
+    "Record count is at least drift.volume_min_ratio of the median of the trailing "
+    "drift.volume_window healthy partitions (severity drift.volume_severity).",
+    lambda context, report, target: drift.volume(report.records, _volume_history(context, target),
+                                                 target.drift),
+    severity=lambda target: target.drift.volume_severity)
 
 
 DRIFT_CHECKS = [required_field_coverage, schema_drift, min_records, volume_anomaly]

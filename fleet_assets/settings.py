@@ -67,6 +67,16 @@ VARIABLES = (
              "broker of the `ingest_celery` executor (passed as an env reference)"),
     Variable("FLEET_CELERY_BACKEND", "`rpc://`", "result backend of the Celery executor"),
     Variable("FLEET_CELERY_QUEUE", "`dagster`", "the queue Celery steps go to"),
+    Variable("FLEET_BUDGET_POSTGRES_URL", "(none)", "PostgreSQL DSN of the per-host request budget "
+             "shared by machines (`FLEET_ENV=prod`; unset: files under `FLEET_HOME`, one machine)"),
+    Variable("FLEET_BUDGET_MAX_WAIT", "`15`", "seconds a request waits for its host's budget "
+             "before its page is deferred with a `due_at`"),
+    Variable("FLEET_BUDGET_TRIP_AFTER", "`5`",
+             "host failures in a row (5xx, resets, timeouts) that close the host for the fleet"),
+    Variable("FLEET_BUDGET_BACKOFF_BASE", "`1`", "seconds a failing host first stays closed "
+             "(doubling per failed probe)"),
+    Variable("FLEET_BUDGET_BACKOFF_CAP", "`60`", "the most seconds a failing host stays closed "
+             "between probes"),
     Variable("FLEET_MAX_CONCURRENT_RUNS", "(see file)", "global run limit of the queued run "
              "coordinator in `deploy/dagster.prod.yaml` (read by Dagster, not by this code)"),
     Variable("FLEET_REQUIRE_SERVICES", "(unset)", "`1`: tests fail, instead of skipping, when "
@@ -169,6 +179,38 @@ def celery() -> CelerySettings:
         backend="FLEET_CELERY_BACKEND" if is_set("FLEET_CELERY_BACKEND") else None,
         queue=_raw("FLEET_CELERY_QUEUE") or "dagster",
     )
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = _raw(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"{name}={raw!r} is not a number of seconds > 0; unset it or fix it")
+    return value
+
+
+@dataclass(frozen=True)
+class BudgetSettings:
+    max_wait_seconds: float
+    trip_after_failures: int
+    backoff_base_seconds: float
+    backoff_cap_seconds: float
+
+
+def budget() -> BudgetSettings:
+    """The per-host budget's tuning (``resources/budget.py``); its DSN stays an env reference."""
+    base = _seconds("FLEET_BUDGET_BACKOFF_BASE", 1.0)
+    cap = _seconds("FLEET_BUDGET_BACKOFF_CAP", 60.0)
+    if cap < base:
+        raise ConfigError(f"FLEET_BUDGET_BACKOFF_CAP={cap} is below FLEET_BUDGET_BACKOFF_BASE="
+                          f"{base}; the cap must be at least the base")
+    return BudgetSettings(_seconds("FLEET_BUDGET_MAX_WAIT", 15.0),
+                          _int("FLEET_BUDGET_TRIP_AFTER", 5, minimum=1), base, cap)
 
 
 # -- automation and tools ----------------------------------------------------------------------

@@ -50,9 +50,8 @@ def test_a_drifted_partition_runs_once_and_its_check_shows_the_failure(
     import subprocess
     import sys
 
-    from fleet_assets.lib.home import REPO_ROOT
-
     from fleet_assets.cli.backfill import GraphQLBackfills
+    from fleet_assets.settings import REPO_ROOT
     from fleet_assets_tests.dagster_services import DagsterServices
 
     sandbox.set_faults({"drift_from": {"news": DRIFT_DATE}})

@@ -69,8 +69,8 @@ def test_401_after_working_credentials_is_hard():
 ERROR_TABLE = [
     (ErrorKind.DNS, A), (ErrorKind.CONNECT_TIMEOUT, A), (ErrorKind.READ_TIMEOUT, A),
     (ErrorKind.CONNECTION_RESET, A), (ErrorKind.CONNECTION_REFUSED, A), (ErrorKind.TLS_ERROR, A),
-    (ErrorKind.TRUNCATED_BODY, A), (ErrorKind.DECODE_ERROR, A),
-    (ErrorKind.PROXY_ERROR, B),
+    (ErrorKind.TRUNCATED_BODY, A), (ErrorKind.DECODE_ERROR, A), (ErrorKind.MALFORMED_RESPONSE, A),
+    (ErrorKind.PROXY_ERROR, B), (ErrorKind.OFFSITE, D),
     (ErrorKind.INVALID_URL, D), (ErrorKind.REDIRECT_LOOP, D), (ErrorKind.REDIRECT_REFUSED, D),
     (ErrorKind.TOO_LARGE, D),
 ]

@@ -24,7 +24,7 @@ from retry_support import (
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.failures import DEFAULT_CAPTCHA_MARKERS
+from fleet_assets.lib.markers import DEFAULT_CAPTCHA_MARKERS
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.resources.fetcher import FetcherResource
 
@@ -76,10 +76,16 @@ def test_banned_proxy_is_rotated_and_the_pages_succeed_through_the_others(
         messages = logs(instance, result)
     meta = raw_metadata(result)
     assert meta["stored"] == JOBS
-    by_client = sandbox.stats()["by_client_status"]
-    assert by_client["proxy-0"] == {"403": by_client["proxy-0"]["403"]}  # only bans there
+    stats = sandbox.stats()
+    by_client = stats["by_client_status"]
+    # Only bans on proxy-0, but robots.txt (the sandbox never faults it; it takes the proxy
+    # route like the pages) may have gone through it.
+    robots = stats["by_target"]["robots.txt"]
+    assert set(by_client["proxy-0"]) <= {"403", "200"} and by_client["proxy-0"].get("200", 0) <= robots
     assert by_client["proxy-0"]["403"] >= 1
-    assert by_client["proxy-1"].get("200", 0) + by_client["proxy-2"].get("200", 0) == JOBS
+    ok = sum(by_client[p].get("200", 0) for p in ("proxy-0", "proxy-1", "proxy-2"))
+    assert ok == JOBS + robots  # every page exactly once, through the healthy proxies
+    assert "direct" not in by_client
     store = LocalObjectStore(fleet_env)
     assert list(store.list("state/proxies/jobs/"))  # the ban outlives the step
     # round-robin reaches proxy-0 in the first attempt, so some pages wait for a rotation
@@ -242,7 +248,10 @@ def test_a_long_retry_after_ends_the_step_with_due_at(fleet_env, sandbox, tmp_pa
     assert sandbox.stats()["by_target"]["jobs"] == JOBS
 
 
-def test_exhausted_attempts_fail_with_pending_urls_by_class(fleet_env, sandbox, tmp_path):
+def test_exhausted_attempts_fail_with_pending_urls_by_class(fleet_env, sandbox, tmp_path,
+                                                            monkeypatch):
+    # The fleet would close this always-failing host (test_budget); here attempts run out first.
+    monkeypatch.setenv("FLEET_BUDGET_TRIP_AFTER", "1000")
     sandbox.set_faults({"transient_rate": 1.0, "only_targets": ["jobs"]})
     path = targets_file(tmp_path, jobs={"retry": {"A": {"max_attempts": 3}}})
     with dg.instance_for_test() as instance:
@@ -269,5 +278,6 @@ def test_every_proxy_burned_is_a_clear_class_b_failure_with_when_to_come_back(
     meta = failure_metadata(result)
     assert meta["proxies_exhausted"] is True and meta["failure_class"] == "B"
     assert meta["due_at"] > time.time() + 200  # the default 300 s cooldown
-    stats = sandbox.stats()  # never fell back to going direct (robots.txt is fetched direct)
-    assert stats["by_client"].get("direct", 0) == stats["by_target"].get("robots.txt", 0)
+    stats = sandbox.stats()  # never went direct, robots.txt included (it takes the proxy route)
+    assert "direct" not in stats["by_client"] and stats["by_target"]["robots.txt"] >= 1
+

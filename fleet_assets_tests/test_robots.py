@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
-import pytest
+import random
+import time
 
-from fleet_assets.lib.crawl.robots import FLEET_USER_AGENT, RobotsPolicy, product_token
+import pytest
+from retry_support import targets_file
+
+from fleet_assets.lib.crawl.crawler import PartitionCrawler
+from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
+from fleet_assets.lib.crawl.retry import DEFAULT_POLICIES
+from fleet_assets.lib.crawl.robots import (
+    FLEET_USER_AGENT,
+    CrawlDelays,
+    RobotsPolicy,
+    product_token,
+    wildcard_match,
+)
+from fleet_assets.lib.failures import Taxonomy
+from fleet_assets.lib.http.fetcher import HttpFetcher
+from fleet_assets.lib.store.local import LocalObjectStore
+from fleet_assets.lib.targets import load_targets
 
 SITE = "http://site.test"
+DATE = "2025-06-10"
 
 
 def allowed(text: str, path: str, ua: str = FLEET_USER_AGENT) -> bool:
@@ -117,3 +135,73 @@ def test_huge_robots_is_parsed_up_to_its_first_500_kib():
     text = "User-agent: *\nDisallow: /early\n" + "# pad\n" * 100_000 + "Disallow: /late\n"
     policy = RobotsPolicy.from_response(200, text.encode())
     assert not policy.allowed(SITE + "/early") and policy.allowed(SITE + "/late")
+
+
+# -- linear-time matching, Crawl-delay cap, the route robots.txt takes ---------------------------
+def test_a_catastrophic_rule_is_matched_fast():
+    rule = "/" + "*a" * 21 + "*b"  # 45 bytes: a regex backtracks through ~C(59, 21) splits
+    assert len(rule) == 45
+    path = "/" + "a" * 59
+    policy = RobotsPolicy.parse(f"User-agent: *\nDisallow: {rule}\n")
+    started = time.process_time()
+    for _ in range(100):
+        assert policy.allowed(SITE + path) is True
+    assert time.process_time() - started < 5  # 100 checks; a backtracking matcher needs minutes
+    assert policy.allowed(SITE + path + "b") is False
+
+
+@pytest.mark.parametrize(("pattern", "path", "expected"), [
+    ("/a*b*c", "/aXbYc", True), ("/a*b*c", "/aXcYb", False), ("/*.php$", "/x.php", True),
+    ("/*.php$", "/x.php?y", False), ("/a*a$", "/a", False), ("/a*a$", "/aa", True),
+    ("*", "/anything", True), ("/$", "/", True), ("/$", "/x", False), ("/x*", "/x", True),
+    ("/**b", "/ab", True), ("/a*ab$", "/aab", True), ("/a*ab$", "/ab", False),
+])
+def test_wildcard_matching_agrees_with_the_rfc(pattern, path, expected):
+    assert wildcard_match(pattern, path) is expected
+
+
+def test_a_long_crawl_delay_lets_one_page_through_and_defers_the_rest():
+    delays = CrawlDelays(cap=30)
+    assert delays.interval(5) == 5 and delays.interval(86400) == 30 and delays.interval(None) is None
+    assert delays.claim("h", 5, now=100.0) is None  # under the cap: the rate limiter spaces it
+    assert delays.claim("h", 86400, now=100.0) is None
+    assert delays.claim("h", 86400, now=101.0) == 100.0 + 86400
+    assert delays.claim("other", 86400, now=101.0) is None
+    assert delays.claim("h", 86400, now=100.0 + 86400) is None
+
+
+def _crawler(home, tmp_path, name, proxies=None, **overrides):
+    target = load_targets(targets_file(tmp_path, **{name: overrides}))[name]
+    return PartitionCrawler(target=target, date=DATE, store=LocalObjectStore(home),
+                            fetcher=HttpFetcher(), taxonomy=Taxonomy(),
+                            policies=dict(DEFAULT_POLICIES), proxies=proxies, rng=random.Random(1))
+
+
+def test_robots_txt_goes_through_the_proxy_route(fleet_env, sandbox, tmp_path):
+    pool = ProxyPool([Proxy(u) for u in sandbox.proxy_urls], store=LocalObjectStore(fleet_env),
+                     cooldown_seconds=60)
+    result = _crawler(fleet_env, tmp_path, "jobs", proxies=pool).run()
+    stats = sandbox.stats()
+    assert result.complete and stats["by_target"]["robots.txt"] == 1
+    assert "direct" not in stats["by_client"]  # the worker's own address never reached the site
+
+
+def test_listing_pages_obey_robots(fleet_env, sandbox, tmp_path):
+    sandbox.set_faults({"robots_disallow": [f"/shop/{DATE}/catalog"]})
+    discovery = _crawler(fleet_env, tmp_path, "shop").discover()
+    # Disallowed is a terminal answer: the walk ends there (listing.py's rule for class D).
+    assert discovery.urls == () and discovery.dead is not None
+    assert "robots.txt" in discovery.dead.reason
+    assert sandbox.stats()["by_target"].get("shop", 0) == 0
+
+
+def test_a_crawl_delay_over_the_cap_defers_pages_instead_of_sleeping(fleet_env, sandbox, tmp_path):
+    sandbox.set_faults({"crawl_delay": 86400})
+    started = time.monotonic()
+    result = _crawler(fleet_env, tmp_path, "jobs",
+                      politeness={"max_crawl_delay_seconds": 1}).run()
+    assert time.monotonic() - started < 30  # not 15 x 86400 s
+    assert result.counts()["stored"] == 1 and len(result.pending) == 14
+    assert all(e.due_at is not None and e.due_at > time.time() + 86000 and e.attempts == 0
+               for e in result.pending)
+    assert sandbox.stats()["by_target"]["jobs"] == 1

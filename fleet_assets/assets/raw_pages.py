@@ -21,6 +21,7 @@ module only acts on the decision; no loop inside the step):
 
 
 import random
+import time
 from typing import NoReturn
 
 import dagster as dg
@@ -31,15 +32,20 @@ from fleet_assets.lib import keys, tables
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl import retry, tombstones
 from fleet_assets.lib.crawl.crawler import CrawlResult, PartitionCrawler
+from fleet_assets.lib.crawl.progress import Progress
 from fleet_assets.lib.failures import FailureClass
+from fleet_assets.lib.logfmt import kv
 from fleet_assets.lib.store.base import ObjectStore, StoreError
+from fleet_assets.resources.budget import HostBudgetResource
 from fleet_assets.resources.fetcher import UNCLASSIFIED_RETRY, FetcherResource
 from fleet_assets.resources.store import ObjectStoreResource
 from fleet_assets.resources.targets import TargetsResource
 from fleet_assets.state.circuit import guard
 
 # Fixed metadata keys, present on every materialization and failure, so the UI can plot them.
-OUTCOME_LABELS = ("ok", "A", "B", "D", "reused", "disallowed", "tombstoned")
+OUTCOME_LABELS = ("ok", "A", "B", "D", "reused", "disallowed", "tombstoned", "deferred")
+# A long partition logs pages done / total, rate and pending by class this often.
+PROGRESS_EVERY_SECONDS = 5.0
 
 
 @dg.asset(
@@ -56,6 +62,7 @@ def raw_pages(
     targets: TargetsResource,
     store: ObjectStoreResource,
     fetcher: FetcherResource,
+    budget: HostBudgetResource,
 ) -> dg.MaterializeResult:
     """One gzip object per fetched URL per target per day, the manifest and the tombstones."""
     guard(context)  # fail fast while the target's drift circuit is open
@@ -74,6 +81,11 @@ def raw_pages(
         proxies=fetcher.proxy_pool(target, object_store),
         attempt=attempt,
         rng=random.Random(),
+        budget=budget.get_budget(),
+        progress=Progress(
+            lambda report: context.log.info(kv(event=report.event, target=name, date=date,
+                                               **report.fields())),
+            clock=time.monotonic, every_seconds=PROGRESS_EVERY_SECONDS),
     )
     try:
         result = crawler.run()
@@ -90,16 +102,16 @@ def raw_pages(
                          metadata={**metadata, "failure_class": decision.failure_class.value,
                                    "listing_url": decision.url})
     if isinstance(decision, retry.Done):
-        context.log.info(f"{name} {date}: complete, {result.counts()}")
+        context.log.info(kv(event="complete", target=name, date=date, **result.counts()))
         return dg.MaterializeResult(metadata=metadata)
     by_class = result.pending_by_class()
     listing = result.listing_failure
-    context.log.info(
-        f"{name} {date}: attempt {attempt + 1}: {result.counts()}, pending by class "
-        f"{ {cls.value: len(urls) for cls, urls in sorted(by_class.items())} }, "
-        f"listing {'complete' if listing is None else 'pending at ' + listing.url}, "
-        f"outcomes {dict(sorted(result.outcomes.items()))}"
-    )
+    context.log.info(kv(
+        event="incomplete", target=name, date=date, attempt=attempt + 1, **result.counts(),
+        pending_class={cls.value: len(urls) for cls, urls in by_class.items()},
+        listing="complete" if listing is None else f"pending at {listing.url}",
+        outcome=result.outcomes,
+    ))
     _act(context, decision, {
         **metadata,
         "pending_urls_by_class": dg.MetadataValue.json(
@@ -160,6 +172,7 @@ def _metadata(result: CrawlResult, target: str, date: str, tomb_count: int) -> d
         "page_attempts": sum(e.attempts for e in result.entries),
         "tombstones_written": tomb_count,
         "duration_seconds": dg.MetadataValue.float(round(result.duration_seconds, 3)),
+        "budget_wait_seconds": dg.MetadataValue.float(round(result.budget_wait_seconds, 3)),
         **{f"outcome_{k}": result.outcomes.get(k, 0) for k in OUTCOME_LABELS},
         "manifest_key": keys.manifest_key(target, date),
         "tombstones_key": keys.table_key("tombstones", target, date),

@@ -1,6 +1,6 @@
 """``fleet demo``: start the sandbox and materialize targets x days through the local instance.
 
-The sandbox listens on 8787 when that port is free: its URLs are part of every page's
+The sandbox listens on 8787 (``--sandbox-port``) when that port is free: its URLs are part of every page's
 natural key, so a second demo finds every page already stored and stores 0 new objects.
 """
 
@@ -26,6 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--end", help="last date (YYYY-MM-DD); default yesterday")
     p.add_argument("--target", action="append", help="only this target (repeatable; default all)")
     p.add_argument("--workers", type=int, default=3, help="partitions run at once")
+    p.add_argument("--sandbox-port", type=int, default=DEMO_PORT,
+                   help="the sandbox's port when free (else any); keep it to keep the pages' keys")
     p.set_defaults(func=run)
 
 
@@ -52,14 +54,14 @@ def run(args: argparse.Namespace) -> int:
     targets = configured_targets()
     require_targets(args.target or (), targets)
     names = [t for t in targets if not args.target or t in args.target]
-    port = port_if_free(DEMO_PORT)
+    port = port_if_free(args.sandbox_port) if args.sandbox_port else 0
     with SandboxProcess(port=port) as sandbox:
         os.environ["FLEET_SANDBOX_URL"] = sandbox.url
         added = register_targets(get_instance(), names)
         print(f"fleet demo: FLEET_HOME={fleet_home()}  sandbox={sandbox.url}")
-        if not sandbox.url.endswith(f":{DEMO_PORT}"):
-            print(f"  port {DEMO_PORT} is busy: the sandbox URLs (part of each page's key) differ "
-                  "from other runs, so this run stores its pages anew")
+        if args.sandbox_port and not sandbox.url.endswith(f":{args.sandbox_port}"):
+            print(f"  port {args.sandbox_port} is busy: the sandbox URLs (part of each page's key) "
+                  "differ from other runs, so this run stores its pages anew")
         print(f"  targets: {', '.join(names)}"
               f"{' (registered ' + ', '.join(added) + ')' if added else ''}")
         print(f"  dates:   {dates[0]} .. {dates[-1]}")

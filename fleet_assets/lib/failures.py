@@ -2,10 +2,10 @@
 
 Classes and the response each one gets::
 
-    A  TRANSIENT      wait and retry: full-jitter backoff (``backoff.py``), capped attempts
+    A  TRANSIENT      wait and retry: full-jitter backoff, capped attempts (``crawl/retry.py``)
     B  ENVIRONMENTAL  burn the proxy for the target, rotate, wait max(Retry-After, backoff)
-                      (A and B are paced by a ``ClassPolicy`` from ``retry:``: ``crawl/retry.py``)
-    C  SEMANTIC       no retry: the page loaded but extraction found no record; drift checks
+    C  SEMANTIC       no retry: a stored page yields no record (found by the records step,
+                      not by ``classify``); the drift checks judge the partition
     D  HARD           no retry: tombstone the URL, keep the response as evidence
 
 The rule table, applied in this order by ``Taxonomy.classify`` (per-target overrides come
@@ -13,10 +13,14 @@ from ``targets.yaml`` ``taxonomy:`` and go through ``Taxonomy.with_overrides``):
 
     1. transport error (``ErrorKind``), unless it only spoiled the body of a response
        whose status is itself a failure (a truncated 404 is still a 404):
-         A  dns, connect_timeout, read_timeout, connection_reset, connection_refused,
-            tls_error, truncated_body, decode_error
-         B  proxy_error                  (the proxy failed, not the site: rotate)
-         D  invalid_url, redirect_loop, redirect_refused (cross-host), too_large
+         A  dns, connect_timeout, read_timeout (also the page's deadline), connection_reset,
+            connection_refused, tls_error, truncated_body, decode_error,
+            malformed_response (framing not to be trusted, e.g. two Content-Length values)
+         B  proxy_error                  (the connection to the proxy was never made: rotate)
+         D  invalid_url, redirect_loop, redirect_refused (a Location that is no http(s)
+            URL or hides a trick), offsite (a URL, redirect or resolved address outside the
+            target's origins), too_large
+       (``lib/http/fetcher.py`` documents which exception is which kind.)
     2. 401 with ``credentials_worked_before``   D  access revoked (``credentials_revoked``)
     3. status:
          A  408 500 502 503 504 522 524, and any other 5xx
@@ -28,14 +32,11 @@ from ``targets.yaml`` ``taxonomy:`` and go through ``Taxonomy.with_overrides``):
     5. an uncompressed 2xx body shorter than its Content-Length      A  truncated body
     6. otherwise the page is good (``Verdict.failure is None``)
 
-C is not decided here: the records step finds it (a stored page without a required field).
-
 Choices: a 401 without prior success is B, because D tombstones the URL for every later day and
 nothing proves access ever existed; B's attempts are capped (a wrong B costs ``max_attempts``).
 ``too_large`` and the redirect errors are D because the same request gives the same answer;
 raise ``max_body_bytes`` or override ``errors`` if not.
-Markers: the literal ``captcha_markers`` (case-insensitive) and regex ``captcha_patterns``.
-The bare word "captcha" is not a default: real pages carry reCAPTCHA widgets in their forms.
+Markers (``captcha_markers``, literal; ``captcha_patterns``, regex): ``lib/markers.py``.
 
 Overrides (``Taxonomy.with_overrides``), every key optional: ``status: {"403": A, "200": ok}``
 (a status -> A-D | ok), ``errors: {redirect_refused: B}`` (an ErrorKind -> A-D),
@@ -51,6 +52,9 @@ Exceptions (callers branch on the class, never on the message)::
      ├── ObjectMissing               no object at that key; also a KeyError
      ├── CorruptObject               a stored object fails its check, quarantined (``store/base.py``)
      ├── BodyTooLarge                a body passed the cap; the fetcher reports ``too_large``
+     ├── BadURL                      no http(s) URL, or a trick; a ValueError; ``invalid_url``
+     ├── Offsite                     outside the target's origins or a refused address: ``offsite``
+     ├── HostDeferred                the host's shared budget has no room soon (``crawl/crawler.py``)
      ├── CliError                    bad command-line input; ``fleet`` prints it (``cli/common.py``)
      │    └── BackfillError          a backfill could not be launched or followed
      └── FetchFailed(failure_class, reason)
@@ -67,6 +71,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
+
+from fleet_assets.lib.markers import DEFAULT_CAPTCHA_MARKERS, DEFAULT_CAPTCHA_PATTERNS
 
 
 class FailureClass(StrEnum):
@@ -96,6 +102,8 @@ class ErrorKind(StrEnum):
     INVALID_URL = "invalid_url"
     REDIRECT_LOOP = "redirect_loop"
     REDIRECT_REFUSED = "redirect_refused"
+    OFFSITE = "offsite"
+    MALFORMED_RESPONSE = "malformed_response"
 
 
 # Errors that only spoil the body: the status line, if it names a failure, wins over them.
@@ -112,18 +120,12 @@ DEFAULT_STATUSES: Mapping[int, FailureClass] = MappingProxyType({
 DEFAULT_ERRORS: Mapping[ErrorKind, FailureClass] = MappingProxyType({
     **dict.fromkeys((ErrorKind.DNS, ErrorKind.CONNECT_TIMEOUT, ErrorKind.READ_TIMEOUT,
                      ErrorKind.CONNECTION_RESET, ErrorKind.CONNECTION_REFUSED,
-                     ErrorKind.TLS_ERROR, ErrorKind.TRUNCATED_BODY, ErrorKind.DECODE_ERROR), A),
+                     ErrorKind.TLS_ERROR, ErrorKind.TRUNCATED_BODY, ErrorKind.DECODE_ERROR,
+                     ErrorKind.MALFORMED_RESPONSE), A),
     ErrorKind.PROXY_ERROR: B,
     **dict.fromkeys((ErrorKind.INVALID_URL, ErrorKind.REDIRECT_LOOP,
-                     ErrorKind.REDIRECT_REFUSED, ErrorKind.TOO_LARGE), D),
+                     ErrorKind.REDIRECT_REFUSED, ErrorKind.OFFSITE, ErrorKind.TOO_LARGE), D),
 })
-DEFAULT_CAPTCHA_MARKERS = (
-    'id="captcha-challenge"', "cf-chl", "cf_chl_", "/cdn-cgi/challenge-platform",
-)
-DEFAULT_CAPTCHA_PATTERNS = (
-    r"<title>[^<]*(captcha|are you a robot|verify you are human|attention required)[^<]*</title>",
-    r"<(title|h1)[^>]*>\s*access denied",
-)
 
 
 # -- exceptions ------------------------------------------------------------------------------
@@ -165,8 +167,7 @@ class ProxiesExhausted(FetchFailed):
 
     def __init__(self, target: str, until: float, proxies: int) -> None:
         when = dt.datetime.fromtimestamp(until, dt.UTC).isoformat(timespec="seconds")
-        super().__init__(FailureClass.ENVIRONMENTAL,
-                         f"all {proxies} proxies are burned for {target} until {when}")
+        super().__init__(B, f"all {proxies} proxies are burned for {target} until {when}")
         self.target, self.until, self.proxies = target, until, proxies
 
 

@@ -3,15 +3,18 @@
 Fields: ``url``, ``natural_key``, ``status`` (``stored`` | ``gone`` | ``pending`` |
 ``disallowed``), ``http_status``, ``failure_class`` (A-D or null), ``reason``,
 ``object_key``, ``content_sha256`` and ``bytes`` (of the decoded body), ``attempts``,
-``fetched_at``, ``due_at``; and what the server said of a stored page: ``final_url`` (after
-redirects: links and ``type: url`` fields resolve against it), ``content_type`` (its charset
-decodes the body) and ``encoding`` (the encoding the body was read with); ``max_body_bytes`` on
-a page that was over the size cap (a raised cap fetches it again). ``status`` and
-``failure_class`` are parsed into ``Status`` and ``FailureClass`` when an entry is built, so
-nothing downstream compares bare strings (a ``StrEnum`` still serialises as its value). The
-file is sorted by URL and serialised with sorted keys, so the same ledger is always the same
-bytes; ``fetched_at`` and ``due_at`` are the only wall-clock values and neither is part of a
-key. A re-run carries finished entries over unchanged.
+``fetched_at``, ``due_at``; and what the server said (``response_fields``): ``final_url``
+(after redirects: links and ``type: url`` fields resolve against it), ``redirects`` (the
+URLs that answered with a redirect, in order), ``content_type`` (its charset decodes the
+body), ``content_language``, ``etag``, ``last_modified`` (null when absent, and in manifests
+written before these fields existed, which stay readable); ``encoding`` (the encoding the
+body was read with); ``max_body_bytes`` on a page that was over the size cap (a raised cap
+fetches it again). ``status`` and ``failure_class`` are parsed into ``Status`` and
+``FailureClass`` when an entry is built, so nothing downstream compares bare strings (a
+``StrEnum`` still serialises as its value). The file is sorted by URL and serialised with
+sorted keys, so the same ledger is always the same bytes; ``fetched_at`` and ``due_at`` are
+the only wall-clock values and neither is part of a key. A re-run carries finished entries
+over unchanged.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
-from fleet_assets.lib.failures import FailureClass
+from fleet_assets.lib.failures import FailureClass, FetchOutcome
 
 
 class Status(StrEnum):
@@ -51,7 +55,11 @@ class ManifestEntry:
     fetched_at: str | None = None
     due_at: float | None = None
     final_url: str | None = None
+    redirects: tuple[str, ...] = ()
     content_type: str | None = None
+    content_language: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
     encoding: str | None = None
     max_body_bytes: int | None = None  # set on a page found over the cap: the cap then in force
 
@@ -67,6 +75,8 @@ class ManifestEntry:
             except ValueError:
                 raise ValueError(f"manifest failure_class {self.failure_class!r} is not one of "
                                  "A, B, C, D or null") from None
+        if not isinstance(self.redirects, tuple):  # a list when read back from JSON
+            object.__setattr__(self, "redirects", tuple(self.redirects or ()))
 
     @property
     def terminal(self) -> bool:
@@ -76,9 +86,25 @@ class ManifestEntry:
         return replace(self, attempts=self.attempts + 1, **changes)  # type: ignore[arg-type]
 
 
+_KEPT_HEADERS = ("content_type", "content_language", "etag", "last_modified")
+
+
+def response_fields(outcome: FetchOutcome | None) -> dict[str, Any]:
+    """What the server said about a page, as manifest fields (``ManifestEntry`` keywords)."""
+    if outcome is None:
+        return {}
+    answered = outcome.status is not None
+    fields: dict[str, Any] = {"final_url": outcome.effective_url if answered else None,
+                              "redirects": tuple(outcome.redirects)}
+    for name in _KEPT_HEADERS:
+        fields[name] = outcome.header(name.replace("_", "-"))
+    return fields
+
+
 def dumps(entries: Iterable[ManifestEntry]) -> bytes:
     lines = [
-        json.dumps(dict(e.__dict__), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        json.dumps({**e.__dict__, "redirects": list(e.redirects)}, sort_keys=True,
+                   separators=(",", ":"), ensure_ascii=False)
         for e in sorted(entries, key=lambda e: e.url)
     ]
     return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")

@@ -13,7 +13,14 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from fleet_assets.lib.crawl.retry import policies_from
 from fleet_assets.lib.failures import ConfigError, Taxonomy
@@ -71,19 +78,34 @@ def _proxy(value: str) -> str:
     return value  # expanded by Proxy.from_config, for the request only
 
 
+def _origin(value: str) -> str:
+    """An ``allowed_origins`` entry: scheme://host[:port], normalised with an explicit port."""
+    from fleet_assets.lib.http.origins import BadURL, parse
+
+    try:
+        parsed = parse(value)
+    except BadURL as exc:
+        raise ValueError(f"{exc}; write an origin like https://cdn.example.com") from None
+    rest = value.split("://", 1)[-1]
+    if any(c in rest for c in "?#") or "/" in rest.rstrip("/"):
+        raise ValueError(f"{value!r} has a path or query; an origin is scheme://host[:port]")
+    return str(parsed.origin)
+
+
 Url = Annotated[str, AfterValidator(_url)]
+OriginUrl = Annotated[str, AfterValidator(_origin)]
 ProxyUrl = Annotated[str, AfterValidator(_proxy)]
 FieldName = Annotated[str, AfterValidator(_field_name)]
 Slug = Annotated[str, AfterValidator(_slug)]
 
 
-def _finite(value: Any, where: str) -> None:
+def _finite(value: Any, where: str = "") -> None:
     """taxonomy/retry are free-form mappings checked by lib/failures; NaN/inf never belong."""
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{where}: {value} is not a finite number; write an ordinary number")
     if isinstance(value, dict):
         for k, v in value.items():
-            _finite(v, f"{where}.{k}")
+            _finite(v, f"{where}.{k}" if where else str(k))
 
 
 class _Spec(BaseModel):
@@ -135,6 +157,7 @@ class PolitenessSpec(_Spec):
     max_concurrency: int = Field(8, ge=1)
     requests_per_second: float = Field(0.0, ge=0)
     obey_robots: bool = True
+    max_crawl_delay_seconds: float = Field(30.0, ge=0)
 
 
 class DriftSpec(_Spec):
@@ -157,19 +180,25 @@ class CommonSpec(_Spec):
     refetch_tombstoned: bool = False
     drift: DriftSpec = DriftSpec()
 
-    @model_validator(mode="after")
-    def _failure_rules(self) -> CommonSpec:
-        _finite(self.taxonomy, "taxonomy")
-        _finite(self.retry, "retry")
+    @field_validator("taxonomy")
+    @classmethod
+    def _taxonomy(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _finite(value)
         try:
-            Taxonomy().with_overrides(dict(self.taxonomy))
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
+            Taxonomy().with_overrides(dict(value))
+        except ConfigError as exc:  # its message starts with "taxonomy.", the field's name
+            raise ValueError(str(exc).removeprefix("taxonomy.")) from None
+        return value
+
+    @field_validator("retry")
+    @classmethod
+    def _retry(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _finite(value)
         try:
-            policies_from(dict(self.retry))
+            policies_from(dict(value))
         except ConfigError as exc:
-            raise ValueError(str(exc)) from None
-        return self
+            raise ValueError(str(exc).removeprefix("retry.")) from None
+        return value
 
 
 class DefaultsSpec(CommonSpec):
@@ -182,6 +211,7 @@ class TargetSpec(CommonSpec):
     urls: list[Url] | None = Field(None, min_length=1)
     listing: ListingSpec | None = None
     record: RecordSpec
+    allowed_origins: list[OriginUrl] = []
 
     @model_validator(mode="after")
     def _one_source(self) -> TargetSpec:

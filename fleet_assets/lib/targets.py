@@ -3,7 +3,9 @@
 Reads, per target (see docs/targets-schema.md for the full file):
 ``name``, ``description``, exactly one of ``urls`` / ``listing``, ``record`` (``id``,
 ``fields``, ``required``), ``politeness`` (``max_concurrency``, ``requests_per_second``,
-``obey_robots``), ``max_body_bytes``, ``timeout_seconds``, ``taxonomy`` and ``retry``
+``obey_robots``, ``max_crawl_delay_seconds``), ``allowed_origins`` (origins beyond the
+start URLs' own that redirects and links may reach), ``max_body_bytes``,
+``timeout_seconds``, ``taxonomy`` and ``retry``
 (overrides of the failure table and class policies), ``refetch_tombstoned``,
 ``proxies`` (list of proxy URLs, credentials only as ``${ENV_VAR}``),
 ``drift`` (check thresholds). A top-level ``defaults`` mapping is merged under every target.
@@ -85,6 +87,7 @@ class Politeness:
     max_concurrency: int = 8
     requests_per_second: float = 0.0
     obey_robots: bool = True
+    max_crawl_delay_seconds: float = 30.0  # a longer robots.txt Crawl-delay defers pages
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ class Target:
     proxies: tuple[str, ...] = ()
     refetch_tombstoned: bool = False
     drift: DriftSettings = field(default_factory=DriftSettings)
+    allowed_origins: tuple[str, ...] = ()  # beyond the start URLs' own (lib/http/origins.py)
 
     def urls_for(self, date: str) -> list[str]:
         """The day's URLs in stored form (secrets as ``${VAR}``): keys and manifests use these."""
@@ -153,6 +157,7 @@ def _build(spec: TargetSpec) -> Target:
         proxies=tuple(spec.proxies),
         refetch_tombstoned=spec.refetch_tombstoned,
         drift=DriftSettings(**spec.drift.model_dump()),
+        allowed_origins=tuple(spec.allowed_origins),
     )
 
 

@@ -21,9 +21,11 @@ from fleet_assets.lib.failures import ConfigError, FetchOutcome
 
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _MARK = "\ue000"  # stands for one reference while the URL's parts are located
+# Query parameters that carry a credential: short generic names only as the whole name
+# (``key=``, not ``sortkey=``), descriptive ones also as a suffix (``x_api_key``).
 _SECRET_PARAM = re.compile(
-    r"(?i)(pass(word|wd)?|pwd|secret|token|api[-_]?key|apikey|access[-_]?key|auth|"
-    r"credential|signature|sig|session|sid)$"
+    r"(?i)^(key|sig|sid|auth)$|(pass(word|wd)?|pwd|secret|token|api[-_]?key|"
+    r"access[-_]?key|credentials?|signature|session[-_]?id)$"
 )
 PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
 
@@ -120,8 +122,12 @@ def _nth_mark(marked: str, n: int) -> int:
 
 
 def request_url(url: str, environ: Mapping[str, str] | None = None) -> str:
-    """The URL to send: the references a stored URL kept, expanded (never store the result)."""
-    return expand_env(url, "request URL", environ) if "${" in url else url
+    """The URL to send: the references a stored URL kept, expanded (never store the result).
+
+    They sit in the user info, path or query, so each value is percent-encoded: a secret with
+    ``&``, ``#`` or ``@`` stays one component instead of rewriting the URL.
+    """
+    return expand_env(url, "request URL", environ, quote_values=True) if "${" in url else url
 
 
 def redact(text: str, stored: str, environ: Mapping[str, str] | None = None) -> str:
@@ -131,7 +137,9 @@ def redact(text: str, stored: str, environ: Mapping[str, str] | None = None) -> 
     for m in _REF.finditer(stored):
         value = env.get(m.group(1), m.group(2) or "")
         if len(value) >= 3:  # shorter values would rewrite ordinary characters of the URL
-            text = text.replace(value, m.group(0))
+            # Sent percent-encoded (request_url); a server may echo either form.
+            for form in {quote(value, safe=""), quote(value), value}:
+                text = text.replace(form, m.group(0))
     return text
 
 

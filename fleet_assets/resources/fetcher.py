@@ -4,9 +4,7 @@ Settings: ``proxies`` (proxy URLs; credentials only as ``${ENV_VAR}`` references
 when used and never logged), ``proxies_env_var`` (the variable holding a comma-separated
 proxy list, read at run time so that no credential is ever part of resource config shown in
 the UI; default ``FLEET_PROXIES``), ``proxy_cooldown_seconds`` (how long a proxy stays burned for
-a target), ``transport`` (``requests``: ``lib/http/fetcher.HttpFetcher``; ``urllib3``: the faster
-``lib/http/transport.PoolFetcher``, same interface), ``max_in_run_wait_seconds`` (a retry due
-sooner is waited for inside the run;
+a target), ``max_in_run_wait_seconds`` (a retry due sooner is waited for inside the run;
 a later one ends the step so a sensor relaunches it), ``backoff_scale`` (multiplies every
 class policy's base and cap: tests and benchmarks shrink it), ``pool_size``.
 """
@@ -24,6 +22,7 @@ from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
 from fleet_assets.lib.crawl.retry import policies_from
 from fleet_assets.lib.failures import FailureClass, Taxonomy
 from fleet_assets.lib.http.fetcher import FetchSettings, HttpFetcher
+from fleet_assets.lib.http.origins import target_policy
 from fleet_assets.lib.store.base import ObjectStore
 from fleet_assets.lib.targets import Target
 
@@ -42,22 +41,15 @@ class FetcherResource(dg.ConfigurableResource):
     max_in_run_wait_seconds: float = 30.0
     backoff_scale: float = 1.0
     pool_size: int = 16
-    transport: str = "requests"
 
     def http(self, target: Target) -> HttpFetcher:
+        """The target's fetcher; ``ConfigError`` (the step fails, no tombstone) on bad settings."""
         settings = FetchSettings(
             timeout_seconds=target.timeout_seconds,
             max_body_bytes=target.max_body_bytes,
             pool_size=max(self.pool_size, target.politeness.max_concurrency),
         )
-        if self.transport == "urllib3":
-            from fleet_assets.lib.http.transport import PoolFetcher
-
-            return PoolFetcher(settings)  # type: ignore[return-value]  # same fetch() interface
-        if self.transport != "requests":
-            raise dg.Failure(description=f"fetcher.transport={self.transport!r}: use 'requests' "
-                             "or 'urllib3'", allow_retries=False)
-        return HttpFetcher(settings)
+        return HttpFetcher(settings, origins=target_policy(target))
 
     def taxonomy(self, target: Target) -> Taxonomy:
         return Taxonomy().with_overrides(dict(target.taxonomy))

@@ -89,6 +89,16 @@ async def faults_and_stats(request: web.Request, handler) -> web.StreamResponse:
     path = request.path
     if path.startswith("/_admin/"):
         return await handler(request)
+    stats = request.app[STATS]
+    stats.arrive()
+    try:
+        return await _faulted(request, handler)
+    finally:
+        stats.leave()
+
+
+async def _faulted(request: web.Request, handler) -> web.StreamResponse:
+    path = request.path
     state, stats = request.app[FAULTS], request.app[STATS]
     target = path.split("/", 2)[1]
     client = request.headers.get(CLIENT_HEADER, "direct")

@@ -33,23 +33,27 @@ from urllib.parse import urlsplit
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.backoff import ClassPolicy, full_jitter, next_wait, parse_retry_after
+from fleet_assets.lib.crawl.budget import Deferred, HostBudget, Lease, MemoryBudget
 from fleet_assets.lib.crawl.listing import Discovery, ListingPage, discover
+from fleet_assets.lib.crawl.progress import Progress
 from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
-from fleet_assets.lib.crawl.ratelimit import HostLimiter
+from fleet_assets.lib.crawl.ratelimit import Limits
 from fleet_assets.lib.crawl.result import CrawlResult
-from fleet_assets.lib.crawl.robots import RobotsPolicy
+from fleet_assets.lib.crawl.robots import CrawlDelays, RobotsPolicy
 from fleet_assets.lib.crawl.tombstones import TombstoneIndex
 from fleet_assets.lib.extract import sniff_encoding
 from fleet_assets.lib.failures import (
     ErrorKind,
     FailureClass,
     FetchOutcome,
+    FleetError,
     ListingFailed,
     ProxiesExhausted,
     Taxonomy,
     Verdict,
 )
 from fleet_assets.lib.http.fetcher import Fetcher
+from fleet_assets.lib.http.origins import target_policy
 from fleet_assets.lib.store.base import CorruptObject, ObjectMissing, ObjectStore
 from fleet_assets.lib.store.integrity import read_page
 from fleet_assets.lib.store.local import sweep_partials
@@ -59,6 +63,14 @@ from fleet_assets.lib.urlrefs import redact_outcome
 Clock = Callable[[], float]
 
 
+class HostDeferred(FleetError):
+    """The host's shared budget has no room soon enough: the page waits for ``until``."""
+
+    def __init__(self, deferred: Deferred) -> None:
+        super().__init__(f"host {deferred.host} busy: {deferred.reason}")
+        self.until, self.reason = deferred.until, deferred.reason
+
+
 @dataclass
 class _Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -66,6 +78,7 @@ class _Tally:
     newly_stored: int = 0
     bytes_stored: int = 0
     rotated: int = 0
+    budget_wait: float = 0.0
     exhausted_until: float | None = None
     outcomes: Counter = field(default_factory=Counter)
 
@@ -92,17 +105,23 @@ class PartitionCrawler:
         attempt: int = 0,
         rng: random.Random | None = None,
         clock: Clock = time.time,
+        progress: Progress | None = None,
+        budget: HostBudget | None = None,
     ) -> None:
         self.target, self.date, self.store, self.fetcher = target, keys.check_date(date), store, fetcher
         self.taxonomy, self.policies, self.proxies = taxonomy, policies, proxies
-        self.attempt, self.clock = attempt, clock
+        self.attempt, self.clock, self.progress = attempt, clock, progress
         self.rng = rng or random.Random()
-        self.limiter = HostLimiter(
-            rate_per_second=target.politeness.requests_per_second,
-            max_concurrency=target.politeness.max_concurrency,
-        )
+        # Without a shared budget (library use, unit tests) politeness holds within this run.
+        self.budget = budget or MemoryBudget()
+        self._crawl_delay: dict[str, float] = {}
+        # Once the budget defers a host, its other pages are deferred without asking again,
+        # so an attempt never waits ``max_wait`` once per page.
+        self._deferred: dict[str, Deferred] = {}
         self._robots: dict[str, RobotsPolicy] = {}
         self._robots_lock = threading.Lock()
+        self._delays = CrawlDelays(target.politeness.max_crawl_delay_seconds)
+        self.origins = target_policy(target)
         self._tally = _Tally()
         self.tombstones = TombstoneIndex(store, target.name)
 
@@ -113,7 +132,19 @@ class PartitionCrawler:
 
     def _listing_page(self, url: str) -> ListingPage:
         try:
+            robots = self._robots_for(url)  # listing pages obey robots.txt like item pages
+            if robots.unreachable:
+                raise ListingFailed(url, FailureClass.TRANSIENT, "robots.txt unreachable",
+                                    self._wait(FailureClass.TRANSIENT, None))
+            if not robots.allowed(url):
+                self._tally.outcome("listing_disallowed")
+                raise ListingFailed(url, FailureClass.HARD, "robots.txt disallows this listing page",
+                                    0.0)
             outcome, verdict = self._fetch(url)
+        except HostDeferred as exc:
+            self._tally.outcome("deferred")
+            raise ListingFailed(url, FailureClass.TRANSIENT, str(exc),
+                                max(0.0, exc.until - self.clock())) from None
         except ProxiesExhausted as exc:
             raise ListingFailed(url, FailureClass.ENVIRONMENTAL, str(exc),
                                 max(0.0, exc.until - self.clock()),
@@ -134,7 +165,10 @@ class PartitionCrawler:
         listing_before = self._tally.requests
         discovery = self.discover()
         listing_requests = self._tally.requests - listing_before
-        urls = discovery.urls
+        # Links to another origin (scheme, host or port) are never fetched, only counted.
+        urls = [u for u in discovery.urls if self.origins.allows(self.target.request_url(u))]
+        if len(urls) < len(discovery.urls):
+            self._tally.outcomes["offsite_links"] += len(discovery.urls) - len(urls)
         carried: dict[str, mf.ManifestEntry] = {}
         todo: list[tuple[str, mf.ManifestEntry | None]] = []
         for url in urls:
@@ -144,8 +178,12 @@ class PartitionCrawler:
             else:
                 todo.append((url, prev))
         workers = max(1, min(self.target.politeness.max_concurrency, len(todo) or 1))
+        if self.progress is not None:
+            self.progress.start(len(urls), len(carried))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
-            fresh = list(pool.map(lambda item: self._fetch_page(*item), todo))
+            fresh = list(pool.map(lambda item: self._reported(self._fetch_page(*item)), todo))
+        if self.progress is not None:
+            self.progress.finish()
         entries = tuple(sorted([*carried.values(), *fresh], key=lambda e: e.url))
         self.store.put(keys.manifest_key(self.target.name, self.date), mf.dumps(entries))
         t = self._tally
@@ -165,7 +203,13 @@ class PartitionCrawler:
             listing_failure=discovery.failure,
             listing_dead=discovery.dead,
             finished_at=self.clock(),
+            budget_wait_seconds=t.budget_wait,
         )
+
+    def _reported(self, entry: mf.ManifestEntry) -> mf.ManifestEntry:
+        if self.progress is not None:
+            self.progress.page(entry)
+        return entry
 
     def _previous_manifest(self) -> dict[str, mf.ManifestEntry]:
         try:
@@ -200,7 +244,12 @@ class PartitionCrawler:
                 object_key=obj_key, content_sha256=hashlib.sha256(body).hexdigest(),
                 bytes=len(body), attempts=max(base.attempts, 1), fetched_at=base.fetched_at,
             )
-        robots = self._robots_for(url)
+        try:
+            robots = self._robots_for(url)
+        except HostDeferred as exc:
+            return self._defer(base, exc)
+        except ProxiesExhausted as exc:
+            return self._exhausted(base, exc)
         if robots.unreachable:
             # RFC 9309: an unreachable robots.txt means "not now", not "never".
             wait = self._wait(FailureClass.TRANSIENT, None)
@@ -211,6 +260,13 @@ class PartitionCrawler:
             self._tally.outcome("disallowed")
             return base.with_attempt(status=mf.DISALLOWED, reason="robots.txt disallows",
                                      failure_class=None, due_at=None)
+        due = self._delays.claim(urlsplit(url).netloc, robots.crawl_delay, self.clock())
+        if due is not None:
+            # A Crawl-delay over max_crawl_delay_seconds: one page per delay, the rest wait for a
+            # later attempt instead of a sleep inside this step (no request, so no attempt).
+            self._tally.outcome("deferred")
+            return replace(base, status=mf.PENDING, failure_class=FailureClass.TRANSIENT, due_at=due,
+                           reason=f"robots.txt Crawl-delay {robots.crawl_delay:g} s")
         stone = None if self.target.refetch_tombstoned else self.tombstones.skip(url, self.date)
         if stone is not None:
             self._tally.outcome("tombstoned")
@@ -219,14 +275,11 @@ class PartitionCrawler:
                            object_key=stone.evidence_key, due_at=None)
         try:
             outcome, verdict = self._fetch(url)
+        except HostDeferred as exc:
+            return self._defer(base, exc)
         except ProxiesExhausted as exc:
-            self._tally.outcome("B")
-            with self._tally.lock:
-                self._tally.exhausted_until = exc.until
-            return base.with_attempt(
-                status=mf.PENDING, failure_class=FailureClass.ENVIRONMENTAL, reason=str(exc),
-                due_at=exc.until,
-            )
+            return self._exhausted(base, exc)
+        served = mf.response_fields(outcome)
         fetched_at = dt.datetime.fromtimestamp(self.clock(), dt.UTC).isoformat(timespec="seconds")
         if verdict.failure is None:
             body = outcome.body or b""
@@ -238,8 +291,7 @@ class PartitionCrawler:
             return base.with_attempt(
                 status=mf.STORED, http_status=outcome.status, failure_class=None, reason="",
                 object_key=obj_key, content_sha256=hashlib.sha256(body).hexdigest(),
-                bytes=len(body), fetched_at=fetched_at, due_at=None,
-                final_url=outcome.effective_url, content_type=content_type,
+                bytes=len(body), fetched_at=fetched_at, due_at=None, **served,
                 encoding=sniff_encoding(body, content_type),
             )
         self._tally.outcome(verdict.failure.value)
@@ -253,13 +305,23 @@ class PartitionCrawler:
             return base.with_attempt(
                 status=mf.GONE, http_status=outcome.status, failure_class=FailureClass.HARD,
                 reason=verdict.reason, object_key=evidence, fetched_at=fetched_at, due_at=None,
-                max_body_bytes=self.target.max_body_bytes if oversize else None,
+                max_body_bytes=self.target.max_body_bytes if oversize else None, **served,
             )
         wait = self._wait(verdict.failure, outcome)
+        if verdict.failure is FailureClass.TRANSIENT:
+            # The fleet closed the host after failures: retrying before it reopens is wasted.
+            wait = max(wait, self.budget.closed_for(urlsplit(url).netloc))
         return base.with_attempt(
             status=mf.PENDING, http_status=outcome.status, failure_class=verdict.failure,
-            reason=verdict.reason, fetched_at=fetched_at, due_at=self.clock() + wait,
+            reason=verdict.reason, fetched_at=fetched_at, due_at=self.clock() + wait, **served,
         )
+
+    def _exhausted(self, base: mf.ManifestEntry, exc: ProxiesExhausted) -> mf.ManifestEntry:
+        self._tally.outcome("B")
+        with self._tally.lock:
+            self._tally.exhausted_until = exc.until
+        return base.with_attempt(status=mf.PENDING, failure_class=FailureClass.ENVIRONMENTAL,
+                                 reason=str(exc), due_at=exc.until)
 
     # -- plumbing ----------------------------------------------------------------------------
     def _fetch(self, url: str) -> tuple[FetchOutcome, Verdict]:
@@ -267,13 +329,20 @@ class PartitionCrawler:
         proxy: Proxy | None = None
         if self.proxies is not None and self.proxies.size:
             proxy = self.proxies.pick_or_raise(self.target.name)
-        host = urlsplit(url).netloc
-        with self.limiter.slot(host):
+        lease = self._lease(url)
+        try:
             self._tally.add(requests=1)
             # A secret in the URL (``?key=${VAR}``) is expanded for this request only.
             outcome = redact_outcome(
                 self.fetcher.fetch(self.target.request_url(url), proxy=proxy), url)
+        except BaseException:
+            self.budget.release(lease, "aborted")
+            raise
         verdict = self.taxonomy.classify(outcome)
+        self.budget.release(lease, "host_error" if verdict.failure is FailureClass.TRANSIENT
+                            else "ok")
+        if outcome.error in (ErrorKind.OFFSITE, ErrorKind.REDIRECT_REFUSED):
+            self._tally.outcome("offsite")  # refused, never fetched (lib/http/origins.py)
         if verdict.failure is FailureClass.ENVIRONMENTAL and proxy is not None:
             # A Retry-After says how long this client must rest; without one, the pool's cooldown.
             retry_after = parse_retry_after(
@@ -284,6 +353,29 @@ class PartitionCrawler:
                               cooldown=cooldown)
             self._tally.add(rotated=1)
         return outcome, verdict
+
+    def _lease(self, url: str) -> Lease:
+        """The fleet's permission to send one request to the URL's host (waits briefly)."""
+        host = urlsplit(url).netloc
+        known = self._deferred.get(host)
+        if known is not None and known.until > self.clock():
+            raise HostDeferred(known)
+        p = self.target.politeness
+        limits = Limits.for_politeness(p.max_concurrency, p.requests_per_second,
+                                       self._crawl_delay.get(host, 0.0), self.target.timeout_seconds)
+        got = self.budget.acquire(host, limits)
+        if isinstance(got, Deferred):
+            self._deferred[host] = got
+            raise HostDeferred(got)
+        with self._tally.lock:
+            self._tally.budget_wait += got.waited
+        return got
+
+    def _defer(self, base: mf.ManifestEntry, exc: HostDeferred) -> mf.ManifestEntry:
+        """No request was sent, so no attempt is counted; the page is due when the host is."""
+        self._tally.outcome("deferred")
+        return replace(base, status=mf.PENDING, failure_class=FailureClass.TRANSIENT,
+                       reason=f"not sent: {exc}", due_at=exc.until)
 
     def _wait(self, failure: FailureClass, outcome: FetchOutcome | None) -> float:
         policy = self.policies[failure]
@@ -302,13 +394,24 @@ class PartitionCrawler:
         with self._robots_lock:
             policy = self._robots.get(origin)
             if policy is None:
-                outcome = self.fetcher.fetch(f"{origin}/robots.txt")
-                self._tally.add(requests=1)
+                # The same route as the pages: a proxy of the pool, the host's budget.
+                proxy: Proxy | None = None
+                if self.proxies is not None and self.proxies.size:
+                    proxy = self.proxies.pick_or_raise(self.target.name)
+                lease = self._lease(f"{origin}/robots.txt")
+                try:
+                    self._tally.add(requests=1)
+                    outcome = self.fetcher.fetch(f"{origin}/robots.txt", proxy=proxy)
+                except BaseException:
+                    self.budget.release(lease, "aborted")
+                    raise
                 policy = RobotsPolicy.from_response(outcome.status, outcome.body)
+                self.budget.release(lease, "host_error" if policy.unreachable else "ok")
                 if not policy.unreachable:
                     self._robots[origin] = policy
-                if policy.crawl_delay:
-                    self.limiter.set_min_interval(parts.netloc, policy.crawl_delay)
+                interval = self._delays.interval(policy.crawl_delay)
+                if interval:
+                    self._crawl_delay[parts.netloc] = interval
         return policy
 
 
@@ -326,4 +429,4 @@ def pending_urls(entries: Iterable[mf.ManifestEntry]) -> list[str]:
     return [e.url for e in entries if e.status == mf.PENDING]
 
 
-__all__ = ["CrawlResult", "ListingFailed", "PartitionCrawler", "pending_urls"]
+__all__ = ["CrawlResult", "HostDeferred", "ListingFailed", "PartitionCrawler", "pending_urls"]

@@ -30,6 +30,7 @@ class CrawlResult:
     listing_failure: ListingFailed | None = None  # the listing page still to fetch, if any
     listing_dead: ListingFailed | None = None  # the start page is gone (D) or has no links (C)
     finished_at: float = 0.0
+    budget_wait_seconds: float = 0.0  # waited for the fleet's per-host budget, all threads
 
     @property
     def pending(self) -> tuple[mf.ManifestEntry, ...]:

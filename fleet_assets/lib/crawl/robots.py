@@ -1,12 +1,18 @@
 """robots.txt as a policy object (RFC 9309), and the fleet's user agent.
 
 Reads a target's ``politeness.obey_robots`` (the caller skips this module when false) and
-the ``Crawl-delay`` line, which the caller turns into a per-host minimum interval.
+``politeness.max_crawl_delay_seconds``: a ``Crawl-delay`` up to it becomes the host's
+minimum request interval; a longer one (``CrawlDelays.claim``) lets one page through per
+delay and reports when the next may go, so the crawler defers pages with a ``due_at``
+instead of sleeping inside a step. robots.txt is fetched by the crawler through the same
+route as the pages (the proxy pool, the host's rate limit).
 
 Matching follows RFC 9309 rather than ``urllib.robotparser``, which applies the first
 matching rule in file order and knows no wildcards: here the longest matching pattern wins,
 ``allow`` wins a tie, ``*`` matches any run of characters and a trailing ``$`` anchors the
-end. The groups naming our product token (``fleet-assets``, case-insensitive) are merged;
+end. Matching is linear in the path for each rule (no regular expressions, so no
+backtracking: a 45-byte rule of many ``*`` against a 60-character path is microseconds, where
+a regex took minutes). The groups naming our product token (``fleet-assets``, case-insensitive) are merged;
 without one, the ``*`` groups apply; with neither, everything is allowed. ``/robots.txt``
 itself is always allowed. Only the first 500 KiB are parsed (the RFC's minimum).
 
@@ -24,6 +30,7 @@ How the robots.txt response maps to a policy (``RobotsPolicy.from_response``)::
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -49,14 +56,55 @@ class Rule:
     pattern: str
 
     def matches(self, path: str) -> bool:
-        return self._regex().match(path) is not None
+        return wildcard_match(_normalise(self.pattern), path)
 
-    def _regex(self) -> re.Pattern[str]:
-        pattern = _normalise(self.pattern)
-        anchored = pattern.endswith("$")
-        body = pattern[:-1] if anchored else pattern
-        regex = ".*".join(re.escape(part) for part in body.split("*"))
-        return re.compile(regex + ("$" if anchored else ""), re.DOTALL)
+
+def wildcard_match(pattern: str, path: str) -> bool:
+    """RFC 9309 matching of ``pattern`` (``*`` any run, trailing ``$`` the end) at the start of ``path``.
+
+    Each ``*``-separated literal is found at its leftmost place after the previous one, which is
+    optimal for patterns whose only wildcard is ``*``: no choice is ever revisited.
+    """
+    anchored = pattern.endswith("$")
+    parts = (pattern[:-1] if anchored else pattern).split("*")
+    if len(parts) == 1:
+        return path == parts[0] if anchored else path.startswith(parts[0])
+    first, *middle, last = parts
+    if not path.startswith(first):
+        return False
+    pos = len(first)
+    for literal in middle:
+        found = path.find(literal, pos)
+        if found < 0:
+            return False
+        pos = found + len(literal)
+    if anchored:
+        return len(path) - len(last) >= pos and path.endswith(last)
+    return path.find(last, pos) >= 0
+
+
+class CrawlDelays:
+    """``Crawl-delay`` within one attempt: an interval up to ``cap``, a deferral beyond it."""
+
+    def __init__(self, cap: float) -> None:
+        self.cap = cap
+        self._next: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def interval(self, delay: float | None) -> float | None:
+        """The per-host minimum interval to apply (a longer delay is capped here)."""
+        return min(delay, self.cap) if delay else None
+
+    def claim(self, host: str, delay: float | None, now: float) -> float | None:
+        """None: fetch now. Otherwise the epoch at which the next page of ``host`` may go."""
+        if not delay or delay <= self.cap:
+            return None
+        with self._lock:
+            due = self._next.get(host)
+            if due is not None and now < due:
+                return due
+            self._next[host] = now + delay
+        return None
 
 
 @dataclass(frozen=True)

@@ -1,37 +1,61 @@
-"""One HTTP fetch with ``requests``, reported as a ``FetchOutcome`` (never an exception).
+"""The one fetcher: origins, redirects, the body cap, the deadline and the one error table.
 
-Reads: ``timeout_seconds`` (connect and read), ``max_body_bytes`` (decoded size cap, so a
-gzip bomb stops at the cap), ``max_redirects`` and the proxy chosen by the caller. Redirects
-are followed by hand so that each hop is checked: only the same host, never a loop.
-A ``requests`` ``ProxyError`` is split by ``_proxy_kind``: a proxy that cannot be reached
-is ``proxy_error`` (B, rotate); a reset or broken response relayed by a reachable proxy is
-``connection_reset`` / ``read_timeout`` (A, wait).
-Sessions are per thread (connection pooling without sharing a Session across threads).
+``HttpFetcher.fetch(url, proxy=None, headers=None) -> FetchOutcome`` never raises for what a
+server or the network did; it raises ``ConfigError`` for what we did (bad settings, a proxy
+scheme without its library, a library rejecting our request), so a local mistake fails the
+step loudly and never becomes a tombstone. The transport (``transport.py``; urllib3 by
+default, ``mock.MockTransport`` in tests) only sends one request.
+
+Reads ``FetchSettings``: ``timeout_seconds`` (the deadline of the whole page: connect,
+headers, body and redirects together), ``max_body_bytes`` (decoded size, so a gzip bomb
+stops at the cap), ``max_redirects``, ``pool_size``, ``user_agent``; and the target's
+``OriginPolicy`` (``origins.py``; default: the requested URL's own origin).
+
+Redirects: 301/302/303/307/308 with a Location are followed by hand, each hop checked by the
+policy: another origin (scheme, host *and* port) is ``offsite``, a Location that is not an
+http(s) URL or carries a trick (backslash, user info) is ``redirect_refused``, a URL seen
+before or more than ``max_redirects`` hops is ``redirect_loop``. The outcome keeps the final
+URL and the chain (``FetchOutcome.final_url``, ``.redirects``).
+
+Blaming the proxy: a proxy *failed* only when the connection to it was never established
+(refused, unreachable, its name unknown, or no connect within the deadline): that is
+``proxy_error`` (B, rotate). Once the proxy accepted the request, a reset, a timeout or a
+broken response is the site's, classified as if direct (``connection_reset``, A), so a
+site's outage never burns healthy proxies. A proxy's own answer (407) is a status (B).
+
+Malformed responses: a response whose framing cannot be trusted (conflicting
+Content-Length values, a bad status line or header, a bad chunk size) is
+``malformed_response`` (A, retried, never a tombstone), decided here for every transport:
+the fetcher checks the header list itself, and urllib3's ``InvalidHeader`` maps to the same.
 """
 
 from __future__ import annotations
 
 import http.client
+import math
 import socket
-import threading
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import ssl
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
-import requests
-import urllib3
-from requests.adapters import HTTPAdapter
+from urllib3 import exceptions as u3
 
 from fleet_assets.lib.crawl.proxies import Proxy
 from fleet_assets.lib.crawl.robots import FLEET_USER_AGENT
-from fleet_assets.lib.failures import ErrorKind, FetchOutcome, FleetError
+from fleet_assets.lib.failures import ConfigError, ErrorKind, FetchOutcome, FleetError
+from fleet_assets.lib.http.deadline import Deadline
+from fleet_assets.lib.http.origins import BadURL, Offsite, OriginPolicy, ParsedURL, parse
+from fleet_assets.lib.http.transport import Request, Response, Transport, Urllib3Transport
 
-_REDIRECTS = {301, 302, 303, 307, 308}
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+CHUNK = 65536
 
 
 class Fetcher(Protocol):
-    """What the crawler needs of a fetcher: one request, reported, never raised."""
+    """What the crawler needs of a fetcher: one page, reported, never raised."""
 
     def fetch(self, url: str, proxy: Proxy | None = None,
               headers: Mapping[str, str] | None = None) -> FetchOutcome: ...
@@ -45,179 +69,236 @@ class FetchSettings:
     pool_size: int = 16
     user_agent: str = FLEET_USER_AGENT
 
-
-class HttpFetcher:
-    """Fetches URLs with pooled, per-thread ``requests`` sessions."""
-
-    def __init__(self, settings: FetchSettings | None = None) -> None:
-        self.settings = settings or FetchSettings()
-        self._local = threading.local()
-
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self.settings.pool_size,
-                                  max_retries=0)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            session.headers["User-Agent"] = self.settings.user_agent
-            session.trust_env = False
-            self._local.session = session
-        return session
-
-    def fetch(self, url: str, proxy: Proxy | None = None,
-              headers: Mapping[str, str] | None = None) -> FetchOutcome:
-        proxies = {"http": proxy.url, "https": proxy.url} if proxy is not None else None
-        proxy_id = proxy.id if proxy is not None else None
-        current = url
-        seen = {url}
-        for _hop in range(self.settings.max_redirects + 1):
-            outcome = self._one(url, current, proxies, proxy_id, headers)
-            if outcome.status not in _REDIRECTS or outcome.error is not None:
-                return outcome
-            location = outcome.headers.get("location") or outcome.headers.get("Location")
-            if not location:
-                return outcome
-            nxt = urljoin(current, location)
-            if urlsplit(nxt).hostname != urlsplit(url).hostname or urlsplit(nxt).scheme not in (
-                "http", "https"
-            ):
-                return FetchOutcome(url=url, status=outcome.status, headers=outcome.headers,
-                                    body=None, error=ErrorKind.REDIRECT_REFUSED,
-                                    proxy_id=proxy_id)
-            if nxt in seen:
-                return FetchOutcome(url=url, status=outcome.status, headers=outcome.headers,
-                                    body=None, error=ErrorKind.REDIRECT_LOOP, proxy_id=proxy_id)
-            seen.add(nxt)
-            current = nxt
-        return FetchOutcome(url=url, status=None, headers={}, body=None,
-                            error=ErrorKind.REDIRECT_LOOP, proxy_id=proxy_id)
-
-    def _one(self, url: str, current: str, proxies: dict[str, str] | None,
-             proxy_id: str | None, headers: Mapping[str, str] | None) -> FetchOutcome:
-        s = self.settings
-        try:
-            resp = self._session().get(
-                current, proxies=proxies, headers=dict(headers or {}), stream=True,
-                allow_redirects=False, timeout=(s.timeout_seconds, s.timeout_seconds),
-            )
-        except requests.exceptions.ProxyError as exc:
-            return self._err(url, _proxy_kind(exc), proxy_id)
-        except requests.exceptions.ConnectTimeout:
-            return self._err(url, ErrorKind.CONNECT_TIMEOUT, proxy_id)
-        except requests.exceptions.ReadTimeout:
-            return self._err(url, ErrorKind.READ_TIMEOUT, proxy_id)
-        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                requests.exceptions.InvalidSchema, ValueError):
-            return self._err(url, ErrorKind.INVALID_URL, proxy_id)
-        except requests.exceptions.ConnectionError as exc:
-            return self._err(url, _connection_kind(exc), proxy_id)
-        except requests.exceptions.RequestException:
-            return self._err(url, ErrorKind.CONNECTION_RESET, proxy_id)
-        with resp:
-            resp_headers = dict(resp.headers)
-            try:
-                body = _read_capped(resp, s.max_body_bytes)
-            except BodyTooLarge:
-                return FetchOutcome(url=url, status=resp.status_code, headers=resp_headers,
-                                    body=None, error=ErrorKind.TOO_LARGE, proxy_id=proxy_id)
-            except (requests.exceptions.ChunkedEncodingError,
-                    urllib3.exceptions.ProtocolError, urllib3.exceptions.IncompleteRead):
-                return FetchOutcome(url=url, status=resp.status_code, headers=resp_headers,
-                                    body=None, error=ErrorKind.TRUNCATED_BODY, proxy_id=proxy_id)
-            except (TimeoutError, requests.exceptions.ConnectionError, urllib3.exceptions.ReadTimeoutError):
-                return FetchOutcome(url=url, status=resp.status_code, headers=resp_headers,
-                                    body=None, error=ErrorKind.READ_TIMEOUT, proxy_id=proxy_id)
-            except (requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError):
-                return FetchOutcome(url=url, status=resp.status_code, headers=resp_headers,
-                                    body=None, error=ErrorKind.DECODE_ERROR, proxy_id=proxy_id)
-        return FetchOutcome(url=url, status=resp.status_code, headers=resp_headers, body=body,
-                            error=None, proxy_id=proxy_id)
-
-    @staticmethod
-    def _err(url: str, kind: ErrorKind, proxy_id: str | None) -> FetchOutcome:
-        return FetchOutcome(url=url, status=None, headers={}, body=None, error=kind,
-                            proxy_id=proxy_id)
-
-    def close(self) -> None:
-        session = getattr(self._local, "session", None)
-        if session is not None:
-            session.close()
+    def __post_init__(self) -> None:
+        t = self.timeout_seconds
+        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t <= 0:
+            raise ConfigError(f"timeout_seconds: {t!r} is not a number of seconds; set a finite "
+                              "number > 0 (e.g. timeout_seconds: 10) in targets.yaml")
+        for name, low in (("max_body_bytes", 1), ("max_redirects", 0), ("pool_size", 1)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise ConfigError(f"{name}: {v!r} is not an integer >= {low}")
 
 
 class BodyTooLarge(FleetError):
     """A body over ``max_body_bytes``, declared or decoded (a gzip bomb stops at the cap)."""
 
 
-def check_declared(headers: Mapping[str, str], cap: int) -> None:
-    declared = headers.get("Content-Length")
-    if declared and declared.isdigit() and int(declared) > cap:
+class HttpFetcher:
+    """The fleet's fetcher: one redirect loop, one body reader, one error table."""
+
+    def __init__(self, settings: FetchSettings | None = None, transport: Transport | None = None,
+                 origins: OriginPolicy | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = s = settings or FetchSettings()
+        self.transport = transport or Urllib3Transport(s.pool_size, s.user_agent)
+        self.origins, self.clock = origins, clock
+
+    def fetch(self, url: str, proxy: Proxy | None = None,
+              headers: Mapping[str, str] | None = None) -> FetchOutcome:
+        deadline = Deadline(self.settings.timeout_seconds, self.clock)
+        try:
+            return self._fetch(url, proxy, dict(headers or {}), deadline)
+        finally:
+            deadline.finish()
+
+    def _fetch(self, url: str, proxy: Proxy | None, headers: dict[str, str],
+               deadline: Deadline) -> FetchOutcome:
+        proxy_id = proxy.id if proxy is not None else None
+
+        def failed(kind: ErrorKind, last: FetchOutcome | None = None) -> FetchOutcome:
+            return FetchOutcome(url=url, status=last.status if last else None,
+                                headers=last.headers if last else {}, body=None, error=kind,
+                                proxy_id=proxy_id, final_url=last.final_url if last else None,
+                                redirects=tuple(chain))
+
+        chain: list[str] = []
+        try:
+            current = parse(url)
+        except BadURL:
+            return failed(ErrorKind.INVALID_URL)
+        policy = self.origins or OriginPolicy(frozenset({current.origin}))
+        if current.origin not in policy.origins:
+            return failed(ErrorKind.OFFSITE)
+        seen = {current.url}
+        for _hop in range(self.settings.max_redirects + 1):
+            outcome = self._one(url, current, headers, proxy, policy, deadline)
+            if outcome.error is not None or outcome.status not in REDIRECTS:
+                return replace(outcome, redirects=tuple(chain))
+            location = outcome.header("location")
+            if not location:
+                return replace(outcome, redirects=tuple(chain))
+            try:
+                nxt = policy.check(urljoin(current.url, location.strip()))
+            except BadURL:
+                return failed(ErrorKind.REDIRECT_REFUSED, outcome)
+            except Offsite:
+                return failed(ErrorKind.OFFSITE, outcome)
+            chain.append(current.url)
+            if nxt.url in seen:
+                return failed(ErrorKind.REDIRECT_LOOP, outcome)
+            seen.add(nxt.url)
+            current = nxt
+        return failed(ErrorKind.REDIRECT_LOOP)
+
+    def _one(self, url: str, current: ParsedURL, headers: dict[str, str], proxy: Proxy | None,
+             policy: OriginPolicy, deadline: Deadline) -> FetchOutcome:
+        proxy_id = proxy.id if proxy is not None else None
+        if deadline.expired:
+            return _outcome(url, None, {}, None, ErrorKind.READ_TIMEOUT, proxy_id, None)
+        request = Request(url=current.url, origin=current.origin, headers=headers,
+                          deadline=deadline, proxy=proxy, policy=policy)
+        try:
+            resp = self.transport.send(request)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            kind = ErrorKind.READ_TIMEOUT if deadline.expired else \
+                error_kind(exc, proxied=proxy is not None, reading_body=False)
+            if kind is None:
+                if isinstance(exc, ValueError):
+                    raise ConfigError(f"the HTTP client rejected a request to {current.url} "
+                                      f"({type(exc).__name__}: {exc}); check the fetcher "
+                                      "settings and proxies of this target") from exc
+                raise
+            return _outcome(url, None, {}, None, kind, proxy_id, None)
+        merged = merge_headers(resp.headers)
+        if length_conflict(resp.headers):
+            resp.close()
+            return _outcome(url, None, merged, None, ErrorKind.MALFORMED_RESPONSE, proxy_id,
+                            current.url)
+        body: bytes | None = None
+        error: ErrorKind | None = None
+        try:
+            body = read_capped(resp, self.settings.max_body_bytes, merged, deadline)
+        except BodyTooLarge:
+            error = ErrorKind.TOO_LARGE
+        except Exception as exc:
+            error = ErrorKind.READ_TIMEOUT if deadline.expired \
+                else error_kind(exc, proxied=proxy is not None, reading_body=True)
+            if error is None:
+                resp.close()
+                raise
+        finally:
+            if error is None:
+                resp.release()
+            else:
+                resp.close()  # a half-read connection must not go back to the pool
+        return _outcome(url, resp.status, merged, body, error, proxy_id, current.url)
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+def _outcome(url: str, status: int | None, headers: Mapping[str, str], body: bytes | None,
+             error: ErrorKind | None, proxy_id: str | None, final_url: str | None) -> FetchOutcome:
+    return FetchOutcome(url=url, status=status, headers=headers, body=body if error is None else None,
+                        error=error, proxy_id=proxy_id, final_url=final_url)
+
+
+# -- the body -------------------------------------------------------------------------------------
+def merge_headers(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Header list -> mapping; repeated fields joined with ", " (RFC 9110 5.3)."""
+    out: dict[str, str] = {}
+    lower: dict[str, str] = {}
+    for key, value in pairs:
+        first = lower.setdefault(key.lower(), key)
+        out[first] = f"{out[first]}, {value}" if first in out else value
+    return out
+
+
+def length_conflict(pairs: Sequence[tuple[str, str]]) -> bool:
+    """Two Content-Length values that differ (``5, 5`` is one value, RFC 9110 8.6)."""
+    values = {v.strip() for k, raw in pairs if k.lower() == "content-length"
+              for v in raw.split(",")}
+    return len(values) > 1
+
+
+def read_capped(resp: Response, cap: int, headers: Mapping[str, str], deadline: Deadline) -> bytes:
+    declared = next((v for k, v in headers.items() if k.lower() == "content-length"), None)
+    if declared and declared.strip().isdigit() and int(declared) > cap:
         raise BodyTooLarge
-
-
-def join_capped(chunks: Iterable[bytes], cap: int) -> bytes:
-    """Join decoded chunks, stopping as soon as they pass ``cap``."""
     parts: list[bytes] = []
     size = 0
-    for chunk in chunks:
+    for chunk in resp.stream(CHUNK):
         size += len(chunk)
         if size > cap:
             raise BodyTooLarge
         parts.append(chunk)
+        if deadline.expired:
+            raise TimeoutError("the page's deadline passed")  # read_timeout, like a slow socket
     return b"".join(parts)
 
 
-def _read_capped(resp: requests.Response, cap: int) -> bytes:
-    check_declared(resp.headers, cap)
-    return join_capped(resp.raw.stream(65536, decode_content=True), cap)
+# -- the one table from transport exceptions to ErrorKind ----------------------------------------
+_NEVER_CONNECTED = (u3.NewConnectionError, u3.ConnectTimeoutError, u3.NameResolutionError,
+                    ConnectionRefusedError, socket.gaierror)
+_MALFORMED = (u3.InvalidHeader, u3.InvalidChunkLength, u3.HeaderParsingError,
+              http.client.LineTooLong, http.client.UnknownProtocol, http.client.BadStatusLine)
+_BROKEN = (u3.ProtocolError, u3.IncompleteRead, http.client.HTTPException, OSError)
 
 
-def _connection_kind(exc: BaseException) -> ErrorKind:
-    """Name the transport error behind a requests ConnectionError (its cause chain)."""
-    for cause in _chain(exc):
-        if isinstance(cause, (socket.gaierror, urllib3.exceptions.NameResolutionError)):
-            return ErrorKind.DNS
-        if isinstance(cause, ConnectionRefusedError):
-            return ErrorKind.CONNECTION_REFUSED
-    return ErrorKind.CONNECTION_RESET
+def error_kind(exc: BaseException, *, proxied: bool, reading_body: bool) -> ErrorKind | None:
+    """The ``ErrorKind`` of an exception from a transport; ``None`` when it is not the network's.
 
+    Rows apply in order (the first whose type appears in the exception's cause chain wins):
 
-def _proxy_kind(exc: BaseException) -> ErrorKind:
-    """Blame the proxy only when the proxy itself could not be reached.
-
-    urllib3 wraps every error of a proxied request in ``ProxyError("Unable to connect to
-    proxy", ...)``, including a reset that the proxy relays from the site. Only a connection
-    to the proxy that was never established (refused, no route, name unknown, connect
-    timeout) is the proxy's fault (B, rotate); a reset or a broken response after the proxy
-    accepted the request is the site's noise (A, wait), and burning a healthy proxy for it
-    would empty the pool during an outage of the site.
+    =============================================  ==============================
+    Offsite (resolved to a refused address)        offsite
+    BadURL, LocationParseError/ValueError          invalid_url
+    InvalidHeader, bad status line or chunk size   malformed_response
+    (never connected) while proxied                proxy_error
+    NameResolutionError, gaierror                  dns
+    ConnectionRefusedError                         connection_refused
+    ConnectTimeoutError                            connect_timeout
+    ReadTimeoutError, TimeoutError                 read_timeout
+    SSLError                                       tls_error
+    DecodeError                                    decode_error
+    reset, broken pipe, ProtocolError, OSError     truncated_body while reading the body,
+                                                   else connection_reset
+    ValueError while reading the body              malformed_response
+    =============================================  ==============================
     """
-    chain = _chain(exc, limit=20)
-    for cause in chain:
-        if isinstance(cause, (urllib3.exceptions.NewConnectionError,
-                              urllib3.exceptions.ConnectTimeoutError,
-                              urllib3.exceptions.NameResolutionError,
-                              ConnectionRefusedError, socket.gaierror)):
-            return ErrorKind.PROXY_ERROR
-    for cause in chain:
-        if isinstance(cause, (TimeoutError, urllib3.exceptions.ReadTimeoutError)):
-            return ErrorKind.READ_TIMEOUT
-    for cause in chain:
-        if isinstance(cause, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError,
-                              urllib3.exceptions.ProtocolError, http.client.RemoteDisconnected,
-                              http.client.IncompleteRead)):
-            return ErrorKind.CONNECTION_RESET
-    return ErrorKind.PROXY_ERROR
+    chain = _chain(exc)
+
+    def has(*types: type) -> bool:
+        return any(isinstance(c, types) for c in chain)
+
+    remote_disconnected = has(http.client.RemoteDisconnected)
+    if has(Offsite):
+        return ErrorKind.OFFSITE
+    if has(BadURL, u3.LocationParseError, u3.LocationValueError) and not has(u3.ProxySchemeUnknown):
+        return ErrorKind.INVALID_URL
+    if has(*_MALFORMED) and not remote_disconnected:
+        return ErrorKind.MALFORMED_RESPONSE
+    if proxied and has(*_NEVER_CONNECTED):
+        return ErrorKind.PROXY_ERROR
+    if has(u3.NameResolutionError, socket.gaierror):
+        return ErrorKind.DNS
+    if has(ConnectionRefusedError):
+        return ErrorKind.CONNECTION_REFUSED
+    if has(u3.ConnectTimeoutError) and not has(u3.NewConnectionError):
+        return ErrorKind.CONNECT_TIMEOUT
+    if has(u3.ReadTimeoutError, TimeoutError):
+        return ErrorKind.READ_TIMEOUT
+    if has(u3.SSLError, ssl.SSLError):
+        return ErrorKind.TLS_ERROR
+    if has(u3.DecodeError):
+        return ErrorKind.DECODE_ERROR
+    if has(*_BROKEN):
+        return ErrorKind.TRUNCATED_BODY if reading_body else ErrorKind.CONNECTION_RESET
+    if reading_body and has(ValueError):
+        return ErrorKind.MALFORMED_RESPONSE
+    return None
 
 
-def _chain(exc: BaseException, limit: int = 10) -> list[BaseException]:
+def _chain(exc: BaseException, limit: int = 20) -> list[BaseException]:
     """The exception, its causes, and exceptions wrapped in args (urllib3 wraps that way)."""
     out: list[BaseException] = []
     todo: list[BaseException] = [exc]
     while todo and len(out) < limit:
         cur = todo.pop()
-        if cur in out:
+        if any(cur is seen for seen in out):
             continue
         out.append(cur)
         todo.extend(e for e in (cur.__cause__, cur.__context__) if e is not None)
@@ -226,3 +307,7 @@ def _chain(exc: BaseException, limit: int = 10) -> list[BaseException]:
         if isinstance(reason, BaseException):
             todo.append(reason)
     return out
+
+
+__all__ = ["BodyTooLarge", "FetchSettings", "Fetcher", "HttpFetcher", "error_kind",
+           "length_conflict", "merge_headers"]

@@ -1,48 +1,156 @@
-"""A faster HTTP transport with the same interface as ``fetch.HttpFetcher``, on bare urllib3.
+"""The transport protocol (one request, no redirects, a streamed body) and its urllib3 implementation.
 
-``PoolFetcher.fetch(url, proxy=None, headers=None) -> FetchOutcome`` behaves like
-``HttpFetcher.fetch`` (same redirect checks, size cap, error kinds) but skips the work
-``requests`` does on every call: building a ``PreparedRequest``, merging session settings,
-cookie jars, hooks, ``environ`` proxy lookup and its ``Response`` wrapper. Profiling a
-16-thread fetch of the sandbox showed about two thirds of the client's CPU time there
-(see BENCHMARKS.md), and on a 2-core machine the client's CPU time is the throughput.
+A ``Transport`` sends one ``Request`` and returns a ``Response`` whose body is read by the
+fetcher (``fetcher.py``), or raises the exception the HTTP stack raised: the one table from
+those exceptions to ``ErrorKind`` lives in the fetcher, so every transport is judged alike.
+``mock.MockTransport`` scripts responses and exceptions for tests; the contract suite
+(``fleet_assets_tests/contract/test_transports.py``) holds both to the same behaviour.
 
-One ``PoolManager`` (thread-safe) is shared by all threads; each proxy gets its own
-``ProxyManager``, created once, with ``Proxy-Authorization`` built from the URL's user info
-(percent-decoded, as ``requests`` does) so credentials never appear in a header we log.
+``Urllib3Transport`` (the default): one thread-safe ``PoolManager`` for direct requests and
+one ``ProxyManager`` per proxy (``Proxy-Authorization`` built from the URL's percent-decoded
+user info, so credentials never sit in a header we log). Its connection class does two
+things the pool cannot: it attaches itself to the request's ``Deadline`` (so a dripping
+server is cut) and, for a direct connection, checks the address it actually connected to
+against the target's ``OriginPolicy`` (so a name resolving to a private address is refused
+after resolution, not before). ``socks5://`` proxies need PySocks; without it the transport
+raises ``ConfigError`` naming the proxy setting and the fix.
 
-Reads ``FetchSettings``: ``timeout_seconds``, ``max_body_bytes`` (decoded size, so a gzip
-bomb stops at the cap), ``max_redirects``, ``pool_size``, ``user_agent``.
+Reads ``FetchSettings`` through the fetcher: ``pool_size``, ``user_agent``.
 """
 
 from __future__ import annotations
 
-import socket
 import threading
-from collections.abc import Mapping
-from urllib.parse import unquote, urljoin, urlsplit
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
 
 import urllib3
-from urllib3 import exceptions as u3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from fleet_assets.lib.crawl.proxies import Proxy
-from fleet_assets.lib.failures import ErrorKind, FetchOutcome
-from fleet_assets.lib.http.fetcher import BodyTooLarge, FetchSettings, check_declared, join_capped
+from fleet_assets.lib.failures import ConfigError
+from fleet_assets.lib.http.deadline import Deadline
+from fleet_assets.lib.http.origins import Offsite, Origin, OriginPolicy
 
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+@dataclass(frozen=True)
+class Request:
+    url: str  # already parsed and checked (``origins.parse``)
+    origin: Origin
+    headers: Mapping[str, str]
+    deadline: Deadline
+    proxy: Proxy | None = None
+    policy: OriginPolicy | None = field(default=None, compare=False)
 
 
-class PoolFetcher:
-    """Fetches URLs through one shared urllib3 pool (plus one pool per proxy)."""
+class Response(Protocol):
+    status: int
+    headers: Sequence[tuple[str, str]]  # as received, duplicates kept
 
-    def __init__(self, settings: FetchSettings | None = None) -> None:
-        self.settings = s = settings or FetchSettings()
-        self._timeout = urllib3.Timeout(connect=s.timeout_seconds, read=s.timeout_seconds)
-        self._base_headers = {"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"}
-        self._direct = urllib3.PoolManager(num_pools=16, maxsize=s.pool_size, block=False,
-                                           retries=False)
-        self._proxied: dict[str, urllib3.ProxyManager] = {}
+    def stream(self, amt: int) -> Iterator[bytes]:
+        """The decoded body in chunks (Content-Encoding undone)."""
+        ...
+
+    def release(self) -> None:
+        """The body was read whole: the connection may serve another request."""
+        ...
+
+    def close(self) -> None:
+        """Abandon the response (half read, or over the cap): never reuse the connection."""
+        ...
+
+
+class Transport(Protocol):
+    def send(self, request: Request) -> Response: ...
+
+    def close(self) -> None: ...
+
+
+# -- urllib3 ------------------------------------------------------------------------------------
+_current = threading.local()  # the Request being sent on this thread, for the connection class
+
+
+class _Watched:
+    """Mixin for urllib3 connections: deadline and peer-address checks for the current request."""
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        req: Request | None = getattr(_current, "request", None)
+        if req is None or req.policy is None or req.proxy is not None:
+            return  # through a proxy the peer is the proxy, chosen by the operator
+        peer = self.sock.getpeername()[0]  # type: ignore[attr-defined]
+        if not req.policy.peer_allowed(req.origin, peer):
+            self.close()  # type: ignore[attr-defined]
+            raise Offsite(f"{req.origin.host} resolved to {peer}, a private or reserved "
+                          "address; name an IP literal origin to reach a private host")
+
+    def request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        req: Request | None = getattr(_current, "request", None)
+        if req is not None:
+            req.deadline.attach(self)
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _HTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_Watched, HTTPSConnection):
+    pass
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+@dataclass
+class Urllib3Response:
+    raw: urllib3.BaseHTTPResponse
+    status: int = 0
+    headers: Sequence[tuple[str, str]] = ()
+
+    def __post_init__(self) -> None:
+        self.status = self.raw.status
+        self.headers = list(self.raw.headers.items())
+
+    def stream(self, amt: int) -> Iterator[bytes]:
+        return self.raw.stream(amt, decode_content=True)
+
+    def release(self) -> None:
+        self.raw.release_conn()
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+class Urllib3Transport:
+    """Pooled urllib3: one manager for direct requests, one per proxy."""
+
+    def __init__(self, pool_size: int = 16, user_agent: str | None = None) -> None:
+        self.pool_size = pool_size
+        self._base = {"Accept-Encoding": "gzip, deflate"}
+        if user_agent:
+            self._base["User-Agent"] = user_agent
+        self._direct = self._managed(urllib3.PoolManager(num_pools=16, maxsize=pool_size,
+                                                         block=False, retries=False))
+        self._proxied: dict[str, urllib3.PoolManager] = {}
         self._lock = threading.Lock()
+
+    @staticmethod
+    def _managed(mgr: urllib3.PoolManager) -> urllib3.PoolManager:
+        mgr.pool_classes_by_scheme = dict(_POOLS)  # type: ignore[assignment]
+        return mgr
 
     def _manager(self, proxy: Proxy | None) -> urllib3.PoolManager:
         if proxy is None:
@@ -52,73 +160,48 @@ class PoolFetcher:
             with self._lock:
                 mgr = self._proxied.get(proxy.url)
                 if mgr is None:
-                    parts = urlsplit(proxy.url)
-                    proxy_headers = None
-                    if parts.username is not None:
-                        auth = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-                        proxy_headers = urllib3.make_headers(proxy_basic_auth=auth)
-                    bare = parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]).geturl()
-                    mgr = urllib3.ProxyManager(bare, num_pools=16, maxsize=self.settings.pool_size,
-                                               block=False, retries=False,
-                                               proxy_headers=proxy_headers)
-                    self._proxied[proxy.url] = mgr
+                    mgr = self._proxied[proxy.url] = self._proxy_manager(proxy)
         return mgr
 
-    def fetch(self, url: str, proxy: Proxy | None = None,
-              headers: Mapping[str, str] | None = None) -> FetchOutcome:
-        proxy_id = proxy.id if proxy is not None else None
-        mgr = self._manager(proxy)
-        req_headers = {**self._base_headers, **(headers or {})}
-        origin_host = urlsplit(url).hostname
-        current, seen = url, {url}
-        for _hop in range(self.settings.max_redirects + 1):
-            outcome = self._one(mgr, url, current, req_headers, proxy_id)
-            if outcome.status not in _REDIRECTS or outcome.error is not None:
-                return outcome
-            location = outcome.header("location")
-            if not location:
-                return outcome
-            nxt = urljoin(current, location)
-            parts = urlsplit(nxt)
-            if parts.hostname != origin_host or parts.scheme not in ("http", "https"):
-                return FetchOutcome(url=url, status=outcome.status, headers=outcome.headers,
-                                    body=None, error=ErrorKind.REDIRECT_REFUSED, proxy_id=proxy_id)
-            if nxt in seen:
-                return FetchOutcome(url=url, status=outcome.status, headers=outcome.headers,
-                                    body=None, error=ErrorKind.REDIRECT_LOOP, proxy_id=proxy_id)
-            seen.add(nxt)
-            current = nxt
-        return FetchOutcome(url=url, status=None, headers={}, body=None,
-                            error=ErrorKind.REDIRECT_LOOP, proxy_id=proxy_id)
+    def _proxy_manager(self, proxy: Proxy) -> urllib3.PoolManager:
+        parts = urlsplit(proxy.url)
+        bare = parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]).geturl()
+        scheme = parts.scheme.lower()
+        if scheme.startswith("socks"):
+            try:
+                with warnings.catch_warnings():  # the ConfigError below says it better
+                    warnings.simplefilter("ignore")
+                    from urllib3.contrib.socks import SOCKSProxyManager
+            except ImportError:
+                raise ConfigError(
+                    f"proxies: {proxy} is a SOCKS proxy but PySocks is not installed; "
+                    "install it (pip install 'urllib3[socks]') or use an http:// proxy"
+                ) from None
+            return SOCKSProxyManager(proxy.url, num_pools=16, maxsize=self.pool_size,
+                                     retries=False)
+        if scheme not in ("http", "https"):
+            raise ConfigError(f"proxies: {proxy} has scheme {scheme!r}; use http://, https:// "
+                              "or socks5:// (with PySocks)")
+        headers = None
+        if parts.username is not None:
+            auth = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            headers = urllib3.make_headers(proxy_basic_auth=auth)
+        return self._managed(urllib3.ProxyManager(bare, num_pools=16, maxsize=self.pool_size,
+                                                  block=False, retries=False,
+                                                  proxy_headers=headers))
 
-    def _one(self, mgr: urllib3.PoolManager, url: str, current: str,
-             headers: dict[str, str], proxy_id: str | None) -> FetchOutcome:
+    def send(self, request: Request) -> Urllib3Response:
+        mgr = self._manager(request.proxy)
+        remaining = max(0.001, request.deadline.remaining())
+        timeout = urllib3.Timeout(connect=remaining, read=remaining)
+        _current.request = request
         try:
-            resp = mgr.request("GET", current, headers=headers, preload_content=False,
-                               redirect=False, retries=False, timeout=self._timeout)
-        except Exception as exc:  # noqa: BLE001 - every transport error becomes an ErrorKind
-            return FetchOutcome(url=url, status=None, headers={}, body=None,
-                                error=_request_error_kind(exc), proxy_id=proxy_id)
-        resp_headers = dict(resp.headers)
-        error: ErrorKind | None = None
-        body: bytes | None = None
-        try:
-            body = _read_capped(resp, self.settings.max_body_bytes)
-        except BodyTooLarge:
-            error = ErrorKind.TOO_LARGE
-        except u3.DecodeError:
-            error = ErrorKind.DECODE_ERROR
-        except (u3.ReadTimeoutError, TimeoutError):
-            error = ErrorKind.READ_TIMEOUT
-        except (u3.ProtocolError, u3.IncompleteRead, OSError):
-            error = ErrorKind.TRUNCATED_BODY
+            raw = mgr.urlopen("GET", request.url, headers={**self._base, **request.headers},
+                              preload_content=False, redirect=False, retries=False,
+                              timeout=timeout)
         finally:
-            if error is None:
-                resp.release_conn()
-            else:
-                resp.close()  # a half-read connection must not go back to the pool
-        return FetchOutcome(url=url, status=resp.status, headers=resp_headers, body=body,
-                            error=error, proxy_id=proxy_id)
+            _current.request = None
+        return Urllib3Response(raw)
 
     def close(self) -> None:
         self._direct.clear()
@@ -126,43 +209,4 @@ class PoolFetcher:
             mgr.clear()
 
 
-def _read_capped(resp: urllib3.BaseHTTPResponse, cap: int) -> bytes:
-    check_declared(resp.headers, cap)
-    declared = resp.headers.get("Content-Length")
-    if resp.headers.get("Content-Encoding") is None and declared and declared.isdigit():
-        # The common case: one read of a known, capped length (no chunk loop in Python).
-        data = resp.read(decode_content=True)
-        if len(data) > cap:
-            raise BodyTooLarge
-        return data
-    return join_capped(resp.stream(65536, decode_content=True), cap)
-
-
-def _request_error_kind(exc: BaseException) -> ErrorKind:
-    if isinstance(exc, u3.ProxyError):
-        return ErrorKind.PROXY_ERROR
-    if isinstance(exc, (u3.LocationParseError, u3.URLSchemeUnknown, ValueError)):
-        return ErrorKind.INVALID_URL
-    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2.x, but names a refused or
-    # unresolvable connection; a real connect timeout is raised as ConnectTimeoutError itself.
-    if isinstance(exc, u3.ConnectTimeoutError) and not isinstance(exc, u3.NewConnectionError):
-        return ErrorKind.CONNECT_TIMEOUT
-    if isinstance(exc, u3.ReadTimeoutError):
-        return ErrorKind.READ_TIMEOUT
-    if isinstance(exc, u3.SSLError):
-        return ErrorKind.TLS_ERROR
-    if isinstance(exc, u3.NameResolutionError | socket.gaierror):
-        return ErrorKind.DNS
-    cause: BaseException | None = exc
-    for _ in range(5):
-        if cause is None:
-            break
-        if isinstance(cause, ConnectionRefusedError):
-            return ErrorKind.CONNECTION_REFUSED
-        if isinstance(cause, socket.gaierror | u3.NameResolutionError):
-            return ErrorKind.DNS
-        cause = getattr(cause, "reason", None) or cause.__cause__ or cause.__context__
-    return ErrorKind.CONNECTION_RESET
-
-
-__all__ = ["PoolFetcher"]
+__all__ = ["Request", "Response", "Transport", "Urllib3Response", "Urllib3Transport"]

@@ -1,0 +1,46 @@
+"""`fleet demo` as `make demo` runs it: quiet, idempotent across runs, and it says what failed."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+from fleet_assets.cli import main as cli
+from fleet_assets.settings import REPO_ROOT
+from fleet_assets.state.instance import get_instance
+from fleet_assets_tests.dagster_services import free_port
+from fleet_assets_tests.test_automation import open_circuit
+
+DEMO = ["demo", "--target", "jobs", "--days", "1", "--end", "2025-06-10", "--workers", "1"]
+
+
+def _demo(port: int) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    return subprocess.run([sys.executable, "-m", "fleet_assets.cli.main", *DEMO, "--sandbox-port",
+                           str(port)], env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_a_second_demo_stores_nothing_new_and_no_run_prints_a_warning(fleet_env):
+    port = free_port()
+    first, second = _demo(port), _demo(port)
+    for run in (first, second):
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert f"sandbox=http://127.0.0.1:{port}" in run.stdout
+        output = run.stdout + run.stderr
+        assert not re.search(r"warn", output, re.IGNORECASE), output
+        assert "next steps:" in run.stdout and "make dev" in run.stdout and "fleet sql" in run.stdout
+    assert "stored 15 new raw object(s)" in first.stdout
+    assert "stored 0 new raw object(s)" in second.stdout, second.stdout
+    assert "pages=15 new=0 records=15" in second.stdout
+
+
+def test_a_refused_partition_prints_its_reason(fleet_env, capsys):
+    instance = get_instance()
+    instance.add_dynamic_partitions("targets", ["jobs"])
+    open_circuit(instance, "jobs", reason="drift on 2025-06-09")
+    assert cli.main([*DEMO, "--sandbox-port", "0"]) == 1
+    [line] = [line for line in capsys.readouterr().out.splitlines() if "FAILED" in line]
+    assert "jobs" in line and "raw_pages: " in line and "circuit" in line, line
+    assert 'Execution of step "raw_pages" failed.' not in line
