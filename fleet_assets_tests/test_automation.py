@@ -17,7 +17,7 @@ from fleet_assets.lib.scheduling import launch_time
 from fleet_assets.lib.targets import TargetConfigError
 from fleet_assets.resources import build_resources
 from fleet_assets.settings import REPO_ROOT
-from fleet_assets.state import history
+from fleet_assets.state import history, recovery
 from fleet_assets.state.circuit import circuit_state, record_verdict
 
 DATE = "2025-06-10"
@@ -139,7 +139,8 @@ def test_recovery_sensor_waits_for_backoff_then_requests_the_partition(failing_e
     with dg.instance_for_test() as instance:
         failed = _run(instance, "jobs")
         assert not failed.success
-        failure = history.step_failure(instance, failed.run_id)
+        [failure] = recovery.failed_partitions(instance)
+        assert failure.run.dagster_run.run_id == failed.run_id and failure.recoveries == 0
         assert failure.failure_class == "A" and failure.due_at is not None
         due = dt.datetime.fromtimestamp(failure.due_at, dt.UTC)
 

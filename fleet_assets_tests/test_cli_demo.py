@@ -44,3 +44,14 @@ def test_a_refused_partition_prints_its_reason(fleet_env, capsys):
     [line] = [line for line in capsys.readouterr().out.splitlines() if "FAILED" in line]
     assert "jobs" in line and "raw_pages: " in line and "circuit" in line, line
     assert 'Execution of step "raw_pages" failed.' not in line
+
+
+def test_a_drifted_partition_fails_with_the_check_that_failed(fleet_env, sandbox):
+    from fleet_assets.cli.launch import INGEST, materialize_partition
+
+    sandbox.set_faults({"drift_from": {"jobs": "2025-06-01"}})
+    get_instance().add_dynamic_partitions("targets", ["jobs"])
+    run = materialize_partition("2025-06-10", "jobs", INGEST)
+    assert not run.success
+    assert run.error.startswith("check "), run.error
+    assert "Execution of step" not in run.error

@@ -10,7 +10,7 @@ from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
 from fleet_assets.lib.crawl.retry import DEFAULT_POLICIES
-from fleet_assets.lib.failures import C, D, Taxonomy
+from fleet_assets.lib.failures import B, C, D, Taxonomy
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import parse_targets
 
@@ -106,11 +106,26 @@ def test_a_404_after_the_last_listing_page_keeps_what_was_found(tmp_path):
     assert result.outcomes.get("listing_D") == 1
 
 
-def test_a_start_page_whose_link_selector_matches_nothing_is_c(tmp_path):
+def test_a_start_page_whose_link_selector_matches_nothing_twice_is_c(tmp_path):
     site = ScriptedSite({f"{H}/l": Answer(body=b"<html><p>new layout</p></html>")})
-    result = crawl(tmp_path, site, **listing(f"{H}/l"))
-    assert result.listing_dead is not None and result.listing_dead.failure_class is C
-    assert "a.i" in result.listing_dead.reason
+    first = crawl(tmp_path, site, **listing(f"{H}/l"))
+    # Asked once: a suspect (maybe a wall), asked again as another client after a B wait.
+    assert first.listing_failure is not None and first.listing_failure.failure_class is B
+    assert first.listing_dead is None and first.outcomes["suspect"] == 1
+    second = crawl(tmp_path, site, attempt=1, **listing(f"{H}/l"))
+    assert second.listing_dead is not None and second.listing_dead.failure_class is C
+    assert "a.i" in second.listing_dead.reason
+    assert site.count(lambda u: u == f"{H}/l") == 2
+
+
+def test_a_link_less_listing_page_that_was_a_wall_is_walked_on_the_next_attempt(tmp_path):
+    wall = Answer(body=b"<html><title>Hold on</title><p>checking your browser</p></html>")
+    site = ScriptedSite({f"{H}/l": lambda n: wall if n == 1 else index("/a"),
+                         f"{H}/a": item("a")})
+    first = crawl(tmp_path, site, **listing(f"{H}/l"))
+    assert first.listing_failure is not None and first.entries == ()
+    second = crawl(tmp_path, site, attempt=1, **listing(f"{H}/l"))
+    assert second.complete and [e.url for e in second.entries] == [f"{H}/a"]
 
 
 def test_duplicate_urls_after_date_expansion_are_fetched_once(tmp_path):

@@ -221,13 +221,17 @@ def test_drifted_pages_are_stored_once_and_not_retried(fleet_env, sandbox, tmp_p
     sandbox.set_faults({"drift_from": {"jobs": DATE}})
     path = targets_file(tmp_path)
     with dg.instance_for_test() as instance:
-        result = run(instance, DATE, "jobs", path, selection=["raw_pages", "extracted_records"])
-    assert not retries(result)
-    assert sandbox.stats()["by_target"]["jobs"] == JOBS
+        result = run(instance, DATE, "jobs", path, FetcherResource(**FAST),
+                     selection=["raw_pages", "extracted_records"])
+    # C is confirmed before it counts: each page is asked once more (one B-paced retry of the
+    # step, no proxies here), then stored as C and never fetched again.
+    assert len(retries(result)) == 1
+    assert sandbox.stats()["by_target"]["jobs"] == 2 * JOBS
     by_asset = {e.event_specific_data.materialization.asset_key.path[-1]:
                 e.event_specific_data.materialization.metadata
                 for e in result.get_asset_materialization_events()}
     assert by_asset["raw_pages"]["stored"].value == JOBS
+    assert by_asset["raw_pages"]["confirmed_C"].value == JOBS
     assert by_asset["extracted_records"]["outcome_C"].value == JOBS
     assert by_asset["extracted_records"]["records"].value == 0
 

@@ -13,6 +13,7 @@ import dagster as dg
 from fleet_assets.assets.meta import OWNERS
 from fleet_assets.automation.partitions import TARGETS_PARTITIONS
 from fleet_assets.lib import health
+from fleet_assets.lib.store.base import ObjectStore
 from fleet_assets.lib.targets import Target
 from fleet_assets.resources.store import ObjectStoreResource
 from fleet_assets.resources.targets import TargetsResource
@@ -25,12 +26,17 @@ RECENT_DATES = 7
 
 
 def fleet_health_table(instance: dg.DagsterInstance, configured: dict[str, Target],
-                       recent_dates: int = RECENT_DATES) -> list[health.TargetHealth]:
-    """One ``TargetHealth`` per target known to the file or the instance."""
+                       recent_dates: int = RECENT_DATES,
+                       store: ObjectStore | None = None) -> list[health.TargetHealth]:
+    """One ``TargetHealth`` per target known to the file or the instance.
+
+    With ``store``, the per-target history fold is kept there (state/history.py), so a call
+    reads only what happened since the previous one.
+    """
     registered = set(instance.get_dynamic_partitions(TARGETS_PARTITIONS))
     names = sorted(registered | set(configured))
     circuits = circuit_states(instance, names)
-    observed = history.observations(instance, names, recent_dates)
+    observed = history.observations(instance, names, recent_dates, store)
     return [
         health.derive(name, observed[name], circuits[name].status, circuits[name].reason,
                       configured=name in configured, max_recoveries=max_recoveries())
@@ -51,11 +57,12 @@ def fleet_health(
     store: ObjectStoreResource,
 ) -> dg.MaterializeResult:
     """One row per target: state, failure-class counts of recent partitions, circuit, last success."""
-    rows = fleet_health_table(context.instance, targets.load())
+    object_store = store.get_store()
+    rows = fleet_health_table(context.instance, targets.load(), store=object_store)
     payload = [{"target": h.target, "state": h.state, "reason": h.reason, "counts": dict(h.counts),
                 "partitions": h.partitions, "failed_partitions": h.failed_partitions,
                 "circuit": h.circuit, "last_success": h.last_success} for h in rows]
-    store.get_store().put(HEALTH_KEY, json.dumps(payload, indent=1, sort_keys=True).encode())
+    object_store.put(HEALTH_KEY, json.dumps(payload, indent=1, sort_keys=True).encode())
     metadata: dict[str, object] = {
         "table": dg.MetadataValue.md(health.markdown(rows)),
         "targets": len(rows),

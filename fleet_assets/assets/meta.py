@@ -1,4 +1,4 @@
-"""What every asset page shows besides its data: owners, tags and table column schemas.
+"""What every asset page shows besides its data: owners, tags, code references, column schemas.
 
 The column schemas are derived from ``lib/tables.SCHEMAS`` (the Parquet schemas the assets
 write), so the page can never disagree with the files; ``dagster/row_count`` is reported by
@@ -6,6 +6,11 @@ each materialization next to them.
 """
 
 from __future__ import annotations
+
+import inspect
+import os
+import warnings
+from collections.abc import Sequence
 
 import dagster as dg
 import pyarrow as pa
@@ -50,3 +55,25 @@ def column_schema(table: str) -> dg.TableSchema:
 def table_metadata(table: str) -> dict[str, object]:
     """Definition metadata of an asset stored as ``table``: its column schema."""
     return {"dagster/column_schema": column_schema(table)}
+
+
+def with_code_references(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """Each asset page links to the file and line of its body.
+
+    ``dg.with_source_code_references`` points at the function the op calls, which for a
+    body wrapped by a decorator (``state.history.reports_attempts``) is the wrapper's
+    module; ``inspect.unwrap`` finds the body that ``functools.wraps`` recorded.
+    """
+    out = []
+    # The code-reference classes are beta in Dagster 1.13; used on purpose, so their notice
+    # is not repeated by every process that loads the code location.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        for asset in assets:
+            body = inspect.unwrap(asset.op.compute_fn.decorated_fn)
+            ref = dg.LocalFileCodeReference(file_path=os.path.abspath(inspect.getsourcefile(body) or ""),
+                                            line_number=inspect.getsourcelines(body)[1])
+            refs = dg.CodeReferencesMetadataValue(code_references=[ref])
+            out.append(asset.map_asset_specs(
+                lambda spec, refs=refs: spec.merge_attributes(metadata={"dagster/code_references": refs})))
+    return out

@@ -40,10 +40,12 @@ from fleet_assets.resources.budget import HostBudgetResource
 from fleet_assets.resources.fetcher import UNCLASSIFIED_RETRY, FetcherResource
 from fleet_assets.resources.store import ObjectStoreResource
 from fleet_assets.resources.targets import TargetsResource
+from fleet_assets.state import history
 from fleet_assets.state.circuit import guard
 
 # Fixed metadata keys, present on every materialization and failure, so the UI can plot them.
-OUTCOME_LABELS = ("ok", "A", "B", "D", "reused", "disallowed", "tombstoned", "deferred")
+OUTCOME_LABELS = ("ok", "A", "B", "C", "D", "reused", "disallowed", "tombstoned", "deferred",
+                  "suspect", "suspect_cleared")
 # A long partition logs pages done / total, rate and pending by class this often.
 PROGRESS_EVERY_SECONDS = 5.0
 
@@ -57,6 +59,7 @@ PROGRESS_EVERY_SECONDS = 5.0
     tags=tags("ingest", "object-store"),
     retry_policy=UNCLASSIFIED_RETRY,
 )
+@history.reports_attempts
 def raw_pages(
     context: dg.AssetExecutionContext,
     targets: TargetsResource,
@@ -171,9 +174,13 @@ def _metadata(result: CrawlResult, target: str, date: str, tomb_count: int) -> d
         "attempt": result.attempt + 1,
         "page_attempts": sum(e.attempts for e in result.entries),
         "tombstones_written": tomb_count,
+        "suspects": result.suspects,
+        "confirmed_C": result.confirmed_c,
         "duration_seconds": dg.MetadataValue.float(round(result.duration_seconds, 3)),
         "budget_wait_seconds": dg.MetadataValue.float(round(result.budget_wait_seconds, 3)),
         **{f"outcome_{k}": result.outcomes.get(k, 0) for k in OUTCOME_LABELS},
+        # Every attempt of every URL, across step attempts and runs (the manifest's ledger).
+        **{f"ledger_{k}": n for k, n in sorted(mf.ledger(result.entries).items())},
         "manifest_key": keys.manifest_key(target, date),
         "tombstones_key": keys.table_key("tombstones", target, date),
     }

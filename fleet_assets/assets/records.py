@@ -22,6 +22,7 @@ from fleet_assets.lib.store.local import sweep_partials
 from fleet_assets.resources.store import STORE_OUTAGE_RETRY, ObjectStoreResource
 from fleet_assets.resources.targets import TargetsResource
 from fleet_assets.resources.warehouse import WarehouseResource
+from fleet_assets.state import history
 from fleet_assets.state.circuit import guard
 
 
@@ -35,6 +36,7 @@ from fleet_assets.state.circuit import guard
     metadata=table_metadata("records"),
     deps=["raw_pages"],
 )
+@history.reports_attempts
 def extracted_records(
     context: dg.AssetExecutionContext,
     targets: TargetsResource,

@@ -26,7 +26,7 @@ from fleet_assets.automation.partitions import TARGETS_PARTITIONS, partition_key
 from fleet_assets.lib.scheduling import daily_partition_date, decide_recovery, launch_time
 from fleet_assets.lib.targets import load_targets
 from fleet_assets.settings import launch_hour, launch_jitter_seconds, max_recoveries, targets_path
-from fleet_assets.state import history
+from fleet_assets.state import history, recovery
 from fleet_assets.state.circuit import OPEN, circuit_states
 
 
@@ -117,44 +117,33 @@ def build_recovery_sensor(name: str = "fleet_recovery_sensor", max_recoveries_: 
         bound = max_recoveries_ if max_recoveries_ is not None else max_recoveries()
         now = clock().timestamp()
         instance = context.instance
-        failed = instance.get_run_records(
-            dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]), limit=lookback_runs)
-        seen, requests, notes = set(), [], []
-        circuits: dict = {}
-        for record in failed:
-            tags = record.dagster_run.tags
-            key = tags.get(history.PARTITION_TAG)
-            if not key or key in seen or history.TARGET_TAG not in tags:
-                continue
-            seen.add(key)
-            latest = instance.get_run_records(dg.RunsFilter(tags={history.PARTITION_TAG: key}), limit=1)
-            if latest and latest[0].dagster_run.run_id != record.dagster_run.run_id:
-                continue  # a newer run of this partition exists: it decides
-            failure = history.step_failure(instance, record.dagster_run.run_id)
-            if failure is None:
+        requests, notes = [], []
+        # Two batched queries for all failed partitions, then one read per current failure.
+        failures = recovery.failed_partitions(instance, lookback_runs)
+        circuits = circuit_states(instance, {f.target for f in failures})
+        for failed in failures:
+            if not failed.failed_in_raw_pages:
                 continue  # raw_pages did not fail: nothing for a durable retry
-            target = tags[history.TARGET_TAG]
-            if target not in circuits:
-                circuits.update(circuit_states(instance, [target]))
+            target = failed.target
             if circuits[target].status == OPEN:
                 # The refusal is deterministic: a relaunch is refused the same way until a reset.
-                notes.append(f"{key}: refused by {target}'s open circuit ({circuits[target].reason}); "
-                             f"fix its rules, then `fleet reset-circuit {target}`")
+                notes.append(f"{failed.key}: refused by {target}'s open circuit "
+                             f"({circuits[target].reason}); fix its rules, then "
+                             f"`fleet reset-circuit {target}`")
                 continue
-            recoveries = history.recovery_count(instance, key)
-            decision = decide_recovery(failure.failure_class, failure.due_at, recoveries, bound, now,
-                                       will_retry=tags.get(history.WILL_RETRY_TAG) == "true")
+            tags = failed.run.dagster_run.tags
+            decision = decide_recovery(failed.failure_class, failed.due_at, failed.recoveries, bound,
+                                       now, will_retry=tags.get(history.WILL_RETRY_TAG) == "true")
             if not decision.launch:
-                notes.append(f"{key}: {decision.reason}")
+                notes.append(f"{failed.key}: {decision.reason}")
                 continue
-            context.log.info(f"recovering {key}: {decision.reason}")
-            date = tags[history.DATE_TAG]
+            context.log.info(f"recovering {failed.key}: {decision.reason}")
             requests.append(dg.RunRequest(
-                run_key=f"recover:{key}:{decision.recovery_number}",
-                partition_key=partition_key(date, target),
+                run_key=f"recover:{failed.key}:{decision.recovery_number}",
+                partition_key=partition_key(failed.date, failed.target),
                 tags={history.RECOVERY_TAG: "true",
                       history.RECOVERY_NUMBER_TAG: str(decision.recovery_number),
-                      "fleet/recovery_of": record.dagster_run.run_id,
+                      "fleet/recovery_of": failed.run.dagster_run.run_id,
                       "dagster/max_retries": "0"},
             ))
         if not requests:

@@ -41,7 +41,7 @@ _STATUS = """query($id: String!, $tags: [ExecutionTag!]) {
 _RUN_EVENTS = """query($id: ID!) { logsForRun(runId: $id) { __typename
   ... on EventConnection { events { __typename
     ... on ExecutionStepFailureEvent { stepKey error { message } failureMetadata { description } }
-    ... on AssetCheckEvaluationEvent { evaluation { checkName success description } } } }
+    ... on AssetCheckEvaluationEvent { evaluation { checkName success severity description } } } }
   ... on PythonError { message } } }"""
 
 
@@ -181,7 +181,8 @@ class GraphQLBackfills:
         events = logs.get("events") or []
         for event in events:
             evaluation = event.get("evaluation")
-            if evaluation and not evaluation["success"]:
+            # A WARN check does not fail a run; only a failed ERROR check can be the reason.
+            if evaluation and not evaluation["success"] and evaluation["severity"] == "ERROR":
                 return f"check {evaluation['checkName']}: {_line(evaluation.get('description'))}"
         failures = [e for e in events if e["__typename"] == "ExecutionStepFailureEvent"]
         if not failures:

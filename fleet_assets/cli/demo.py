@@ -40,11 +40,12 @@ def _progress(run, n: int, total: int) -> None:
             detail += f" {label}={int(run.metadata[key])}"
     if not run.success:
         detail += f"  {run.error[:200]}"
-    print(f"  [{n:>3}/{total}] {status} {run.target:<8} {run.date}{detail}", flush=True)
+    print(f"  [{n:>3}/{total}] {status} {run.stage:<9} {run.target:<8} {run.date}{detail}",
+          flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    from fleet_assets.cli.launch import AGGREGATE, INGEST, materialize_many
+    from fleet_assets.cli.launch import materialize_fleet
     from fleet_assets.resources import build_resources
     from fleet_assets.sandbox.process import SandboxProcess, port_if_free
     from fleet_assets.settings import fleet_home, warehouse_path
@@ -66,12 +67,9 @@ def run(args: argparse.Namespace) -> int:
               f"{' (registered ' + ', '.join(added) + ')' if added else ''}")
         print(f"  dates:   {dates[0]} .. {dates[-1]}")
         pairs = [(d, t) for t in names for d in dates]
-        print(f"  ingest: {len(pairs)} partitions (raw_pages -> extracted_records), "
-              f"{args.workers} at once")
-        ingest = materialize_many(pairs, INGEST, workers=args.workers, on_done=_progress)
-        ok_pairs = [(r.date, r.target) for r in ingest if r.success]
-        print(f"  aggregate: {len(ok_pairs)} partitions (daily_aggregates)")
-        aggregate = materialize_many(ok_pairs, AGGREGATE, workers=args.workers, on_done=_progress)
+        print(f"  {len(pairs)} partitions: ingest (raw_pages -> extracted_records), then "
+              f"daily_aggregates as each day's inputs are in; {args.workers} runs at once")
+        ingest, aggregate = materialize_fleet(pairs, workers=args.workers, on_done=_progress)
     new_objects = sum(int(r.metadata.get("raw_pages.newly_stored", 0)) for r in ingest)
     print(f"\nstored {new_objects} new raw object(s) (a page is stored once: a re-run stores 0)")
     warehouse = build_resources()["warehouse"]

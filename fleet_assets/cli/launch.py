@@ -2,15 +2,18 @@
 
 Used by ``fleet demo`` and the tests: each partition is one run (``dg.materialize`` in a
 worker process), so runs of different partitions proceed concurrently, as they do when the
-daemon launches them.
+daemon launches them. ``materialize_fleet`` runs ingest and aggregates through one pool of
+workers (each imports the code location once) and starts a day's aggregate as soon as its
+inputs are in (its own ingest and the day before's), instead of after every ingest.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 
@@ -32,6 +35,7 @@ class PartitionRun:
     run_id: str
     metadata: dict[str, float] = field(default_factory=dict)
     error: str = ""
+    stage: str = ""  # "ingest", "aggregate" or the selected assets
 
 
 def materialize_partition(date: str, target: str, selection: Sequence[str],
@@ -68,7 +72,8 @@ def materialize_partition(date: str, target: str, selection: Sequence[str],
         if user is not None and event.step_key:
             _numbers(metadata, event.step_key, user.metadata)
     error = "" if result.success else failure_reason(result.all_events)
-    return PartitionRun(date, target, result.success, result.run_id, metadata, error)
+    stage = {INGEST: "ingest", AGGREGATE: "aggregate"}.get(tuple(selection), "+".join(selection))
+    return PartitionRun(date, target, result.success, result.run_id, metadata, error, stage)
 
 
 def _numbers(into: dict[str, float], prefix: str, metadata) -> None:
@@ -83,11 +88,14 @@ def failure_reason(events: Sequence) -> str:
     Dagster's step failure message is only 'Execution of step "x" failed.'; the reason is in
     the check evaluation or in the description of the ``dg.Failure`` the step raised.
     """
+    import dagster as dg
+
     for event in events:
         if event.event_type_value != "ASSET_CHECK_EVALUATION":
             continue
         evaluation = event.asset_check_evaluation_data
-        if not evaluation.passed:
+        # A WARN check does not fail a run; only a failed ERROR check can be the reason.
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
             text = evaluation.description or "failed"
             return f"check {evaluation.check_name}: {text.splitlines()[0]}"
     failures = [e for e in events if e.is_step_failure]
@@ -119,3 +127,56 @@ def materialize_many(
             if on_done:
                 on_done(run, len(done), len(todo))
     return sorted(done, key=lambda r: (r.target, r.date))
+
+
+def materialize_fleet(
+    partitions: Iterable[tuple[str, str]],
+    workers: int = 2,
+    on_done: Callable[[PartitionRun, int, int], None] | None = None,
+) -> tuple[list[PartitionRun], list[PartitionRun]]:
+    """Ingest every (date, target), then aggregate each one that succeeded: (ingest, aggregate).
+
+    A day's ``daily_aggregates`` compares with the day before's records, so it is submitted
+    once its own ingest succeeded and the day before's ingest (if in this batch) finished,
+    exactly the inputs it would see had every ingest run first. One pool serves both stages.
+    """
+    todo = list(partitions)
+    asked = set(todo)
+    env = {k: v for k, v in os.environ.items() if k.startswith(("FLEET_", "DAGSTER_"))}
+    ingested: dict[tuple[str, str], PartitionRun] = {}
+    ingest: list[PartitionRun] = []
+    aggregate: list[PartitionRun] = []
+    total = [len(todo)]
+
+    def before(pair: tuple[str, str]) -> tuple[str, str]:
+        return ((dt.date.fromisoformat(pair[0]) - dt.timedelta(days=1)).isoformat(), pair[1])
+
+    def ready(pair: tuple[str, str]) -> bool:
+        run = ingested.get(pair)
+        return run is not None and run.success and (before(pair) not in asked
+                                                     or before(pair) in ingested)
+
+    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo) or 1)),
+                             mp_context=get_context("spawn")) as ex:
+        pending: dict[Future, tuple[str, tuple[str, str]]] = {
+            ex.submit(materialize_partition, d, t, INGEST, env): ("ingest", (d, t))
+            for d, t in todo}
+        submitted: set[tuple[str, str]] = set()
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                stage, pair = pending.pop(fut)
+                run = fut.result()
+                (ingest if stage == "ingest" else aggregate).append(run)
+                if stage == "ingest":
+                    ingested[pair] = run
+                    total[0] += run.success
+                if on_done:
+                    on_done(run, len(ingest) + len(aggregate), total[0])
+            for pair in todo:
+                if pair not in submitted and ready(pair):
+                    submitted.add(pair)
+                    fut = ex.submit(materialize_partition, *pair, AGGREGATE, env)
+                    pending[fut] = ("aggregate", pair)
+    key = lambda r: (r.target, r.date)  # noqa: E731
+    return sorted(ingest, key=key), sorted(aggregate, key=key)

@@ -16,9 +16,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from fleet_assets.assets.health import fleet_health_table
     from fleet_assets.lib.health import text_table
+    from fleet_assets.resources import build_resources
     from fleet_assets.state.instance import get_instance
 
-    rows = fleet_health_table(get_instance(), configured_targets(), recent_dates=args.days)
+    # The store keeps the history fold, so this reads only what happened since the last call.
+    store = build_resources()["store"].get_store()
+    rows = fleet_health_table(get_instance(), configured_targets(), recent_dates=args.days,
+                              store=store)
     print(f"fleet status: {len(rows)} target(s), last {args.days} partition day(s) each")
     print(text_table(rows))
     return 0

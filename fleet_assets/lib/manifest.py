@@ -9,7 +9,11 @@ URLs that answered with a redirect, in order), ``content_type`` (its charset dec
 body), ``content_language``, ``etag``, ``last_modified`` (null when absent, and in manifests
 written before these fields existed, which stay readable); ``encoding`` (the encoding the
 body was read with); ``max_body_bytes`` on a page that was over the size cap (a raised cap
-fetches it again). ``status`` and ``failure_class`` are parsed into ``Status`` and
+fetches it again); ``suspect`` on a page whose good answer yielded no required field and
+was asked again (``crawl/crawler.py``); ``outcomes``: how every attempt on the URL ended, counted by label
+(``ok``, ``disallowed`` or its failure class A-D), across step attempts and runs, so the
+manifest is the partition's ledger of attempts (``ledger`` sums it; ``fleet status`` shows
+it). ``status`` and ``failure_class`` are parsed into ``Status`` and
 ``FailureClass`` when an entry is built, so nothing downstream compares bare strings (a
 ``StrEnum`` still serialises as its value). The file is sorted by URL and serialised with
 sorted keys, so the same ledger is always the same bytes; ``fetched_at`` and ``due_at`` are
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -62,6 +66,8 @@ class ManifestEntry:
     last_modified: str | None = None
     encoding: str | None = None
     max_body_bytes: int | None = None  # set on a page found over the cap: the cap then in force
+    suspect: bool = False  # an answer yielded no required field: asked again as another client
+    outcomes: dict[str, int] = field(default_factory=dict, hash=False)  # attempts by ending
 
     def __post_init__(self) -> None:
         try:
@@ -83,7 +89,19 @@ class ManifestEntry:
         return self.status in TERMINAL
 
     def with_attempt(self, **changes: object) -> ManifestEntry:
-        return replace(self, attempts=self.attempts + 1, **changes)  # type: ignore[arg-type]
+        """The entry after one more attempt, counted in ``outcomes`` by how it ended."""
+        entry = replace(self, attempts=self.attempts + 1, **changes)  # type: ignore[arg-type]
+        label = attempt_label(entry)
+        return replace(entry, outcomes={**self.outcomes, label: self.outcomes.get(label, 0) + 1})
+
+
+def attempt_label(entry: ManifestEntry) -> str:
+    """How an attempt that left ``entry`` ended: ok, disallowed, or its failure class."""
+    if entry.status == STORED:
+        return "ok"
+    if entry.status == DISALLOWED:
+        return "disallowed"
+    return str(entry.failure_class.value) if entry.failure_class else "unclassified"
 
 
 _KEPT_HEADERS = ("content_type", "content_language", "etag", "last_modified")
@@ -127,3 +145,12 @@ def summary(entries: Iterable[ManifestEntry]) -> dict[Status, int]:
     for e in entries:
         counts[e.status] += 1
     return counts
+
+
+def ledger(entries: Iterable[ManifestEntry]) -> dict[str, int]:
+    """Every attempt of the partition by how it ended: the sum of the entries' ``outcomes``."""
+    totals: dict[str, int] = {}
+    for e in entries:
+        for label, n in e.outcomes.items():
+            totals[label] = totals.get(label, 0) + n
+    return totals

@@ -20,7 +20,7 @@ from fleet_assets.lib.targets import Target
 from fleet_assets.resources.store import ObjectStoreResource
 
 _DUCK_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN",
-               "date": "DATE"}
+               "date": "DATE", "url": "VARCHAR"}
 
 
 class WarehouseResource(dg.ConfigurableResource):

@@ -18,6 +18,9 @@ Every knob is off by default; the names are a contract with tests, benchmarks an
                                use a redesigned layout (200 OK, configured selectors miss)
     gone_rate          0..1    item pages chosen by hash(seed, target, item) answer 404,
                                half of them 410, while listings still link them
+    interstitial_rate  0..1    pages chosen by hash(seed, path) answer their *first* request with
+                               a 200 interstitial in a style no default block marker knows
+                               (the next request gets the real page): tests the suspect refetch
     only_targets       [name]  restrict the faults above to these targets (default: all)
     robots_disallow    [path]  ``Disallow:`` prefixes in /robots.txt (default: none)
     crawl_delay        number  ``Crawl-delay:`` in /robots.txt (default: absent)
@@ -44,6 +47,7 @@ _RATES = (
     "rate_limit_rate",
     "ban_rate",
     "gone_rate",
+    "interstitial_rate",
 )
 
 
@@ -64,6 +68,7 @@ class Faults:
     require_client: bool = False
     drift_from: dict[str, str] = field(default_factory=dict, hash=False)
     gone_rate: float = 0.0
+    interstitial_rate: float = 0.0
     only_targets: tuple[str, ...] | None = None
     robots_disallow: tuple[str, ...] = ()
     crawl_delay: float | None = None
@@ -132,6 +137,7 @@ class FaultState:
         self.faults = faults
         self._rng = random.Random(faults.seed)
         self._drift = {t: dt.date.fromisoformat(d) for t, d in faults.drift_from.items()}
+        self._interstitial_served: set[str] = set()
 
     def applies(self, target: str) -> bool:
         only = self.faults.only_targets
@@ -169,6 +175,17 @@ class FaultState:
         if (h % 1_000_000) / 1_000_000 >= rate:
             return None
         return 410 if (h >> 32) & 1 else 404
+
+    def interstitial(self, target: str, path: str) -> bool:
+        """True for the first request of a path ``interstitial_rate`` selects, then never."""
+        rate = self.faults.interstitial_rate
+        if not rate or not self.applies(target) or path in self._interstitial_served:
+            return False
+        h = stable_hash("interstitial", self.faults.seed, path)
+        if (h % 1_000_000) / 1_000_000 >= rate:
+            return False
+        self._interstitial_served.add(path)
+        return True
 
     def drifted(self, target: str, date: dt.date) -> bool:
         start = self._drift.get(target)

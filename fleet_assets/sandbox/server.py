@@ -114,6 +114,9 @@ async def _faulted(request: web.Request, handler) -> web.StreamResponse:
         response = _html(sites.error_page(403), 403)
     elif kind == "captcha":
         response = _html(sites.captcha_page())
+    elif target != "robots.txt" and state.interstitial(target, request.path_qs):
+        kind = "interstitial"
+        response = _html(sites.interstitial_page())
     elif kind in ("transient", "rate_limit"):
         response = _html(sites.error_page(verdict.status), verdict.status)
         if kind == "rate_limit":

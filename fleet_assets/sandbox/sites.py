@@ -41,6 +41,16 @@ def captcha_page() -> bytes:
     )
 
 
+def interstitial_page() -> bytes:
+    """A browser check in a style of its own: no vendor's markers, nothing a default knows."""
+    main = (
+        '<div class="gate-check"><h2>One moment, please</h2><p>We are checking your '
+        "browser before you reach the site. This takes a second.</p>"
+        '<noscript>Enable JavaScript to continue.</noscript></div>'
+    )
+    return layout.page(site="Gate", title="One moment, please", main=main, nav=[], crumbs=[])
+
+
 def error_page(status: int) -> bytes:
     reason = _REASONS.get(status, "Error")
     main = f'<div class="error-page"><h1>{status} {reason}</h1><p>Please try again later.</p></div>'

@@ -13,6 +13,13 @@ requests_per_second, obey_robots), ``max_body_bytes``, ``timeout_seconds``,
 fetched again); and the class policies (``retry``) for due times. The listing walk
 (``listing.py``) resumes at the page that failed; the links found before it are fetched in
 the same attempt.
+
+C is confirmed before it counts. A good answer (2xx, no block marker) that yields none of
+the target's required fields may be a wall nobody listed: it is a *suspect*, asked once more
+as another client (another proxy now; without one, the same client after a class-B wait, so
+the page stays pending B with ``suspect`` set). If the second answer has the fields, the
+first was B (its proxy is burned) and is never stored; only the same answer twice is stored
+as C, and only such pages reach the drift checks downstream.
 """
 
 from __future__ import annotations
@@ -41,8 +48,9 @@ from fleet_assets.lib.crawl.ratelimit import Limits
 from fleet_assets.lib.crawl.result import CrawlResult
 from fleet_assets.lib.crawl.robots import CrawlDelays, RobotsPolicy
 from fleet_assets.lib.crawl.tombstones import TombstoneIndex
-from fleet_assets.lib.extract import sniff_encoding
+from fleet_assets.lib.extract import sniff_encoding, yields_required
 from fleet_assets.lib.failures import (
+    OK,
     ErrorKind,
     FailureClass,
     FetchOutcome,
@@ -61,6 +69,8 @@ from fleet_assets.lib.targets import Target
 from fleet_assets.lib.urlrefs import redact_outcome
 
 Clock = Callable[[], float]
+SUSPECT = "suspect: a good answer without any required field, asked again as another client"
+SUSPECT_TWICE = "confirmed C: no required field in two answers to two clients"
 
 
 class HostDeferred(FleetError):
@@ -128,7 +138,8 @@ class PartitionCrawler:
     # -- discovery ---------------------------------------------------------------------------
     def discover(self) -> Discovery:
         """The day's URLs (``listing.py``); a failed listing page stops the walk, not the attempt."""
-        return discover(self.target, self.date, self.store, self._listing_page)
+        return discover(self.target, self.date, self.store, self._listing_page,
+                        self._listing_refetch)
 
     def _listing_page(self, url: str) -> ListingPage:
         try:
@@ -149,12 +160,15 @@ class PartitionCrawler:
             raise ListingFailed(url, FailureClass.ENVIRONMENTAL, str(exc),
                                 max(0.0, exc.until - self.clock()),
                                 proxies_exhausted=True) from None
+        return self._listing_answer(url, outcome, verdict)
+
+    def _listing_answer(self, url: str, outcome: FetchOutcome, verdict: Verdict) -> ListingPage:
         if verdict.failure is not None:
             self._tally.outcome(f"listing_{verdict.failure.value}")
             wait = self._wait(verdict.failure, outcome) if verdict.failure.retryable else 0.0
             raise ListingFailed(url, verdict.failure, verdict.reason, wait)
         return ListingPage(outcome.body or b"", outcome.effective_url,
-                           outcome.header("content-type"))
+                           outcome.header("content-type"), outcome.proxy_id)
 
     # -- one attempt -------------------------------------------------------------------------
     def run(self) -> CrawlResult:
@@ -243,6 +257,7 @@ class PartitionCrawler:
                 url=url, natural_key=nk, status=mf.STORED, http_status=200,
                 object_key=obj_key, content_sha256=hashlib.sha256(body).hexdigest(),
                 bytes=len(body), attempts=max(base.attempts, 1), fetched_at=base.fetched_at,
+                outcomes=dict(base.outcomes) or {"ok": 1},  # the lost attempt that stored it
             )
         try:
             robots = self._robots_for(url)
@@ -279,6 +294,17 @@ class PartitionCrawler:
             return self._defer(base, exc)
         except ProxiesExhausted as exc:
             return self._exhausted(base, exc)
+        if verdict.failure is None:
+            if self._suspect(outcome):
+                return self._suspect_page(base, obj_key, outcome)
+            if base.suspect:
+                self._tally.outcome("suspect_cleared")  # the previous answer was the wall
+        return self._settle(base, obj_key, outcome, verdict)
+
+    def _settle(self, base: mf.ManifestEntry, obj_key: str, outcome: FetchOutcome,
+                verdict: Verdict, confirmed_c: bool = False) -> mf.ManifestEntry:
+        """The manifest entry for one answer: stored, gone (D) or pending (A, B)."""
+        url, nk = base.url, base.natural_key
         served = mf.response_fields(outcome)
         fetched_at = dt.datetime.fromtimestamp(self.clock(), dt.UTC).isoformat(timespec="seconds")
         if verdict.failure is None:
@@ -286,10 +312,11 @@ class PartitionCrawler:
             wrote = self.store.put_if_absent(obj_key, gzip.compress(body, mtime=0))
             if wrote:
                 self._tally.add(newly_stored=1, bytes_stored=len(body))
-            self._tally.outcome("ok")
+            self._tally.outcome("C" if confirmed_c else "ok")
             content_type = outcome.header("content-type")
             return base.with_attempt(
-                status=mf.STORED, http_status=outcome.status, failure_class=None, reason="",
+                status=mf.STORED, http_status=outcome.status, reason=SUSPECT_TWICE if
+                confirmed_c else "", failure_class=FailureClass.SEMANTIC if confirmed_c else None,
                 object_key=obj_key, content_sha256=hashlib.sha256(body).hexdigest(),
                 bytes=len(body), fetched_at=fetched_at, due_at=None, **served,
                 encoding=sniff_encoding(body, content_type),
@@ -316,6 +343,64 @@ class PartitionCrawler:
             reason=verdict.reason, fetched_at=fetched_at, due_at=self.clock() + wait, **served,
         )
 
+    # -- suspects: C is confirmed before it counts -------------------------------------------
+    def _suspect(self, outcome: FetchOutcome) -> bool:
+        """A good answer yielding none of the required fields: maybe a wall nobody listed."""
+        rules = self.target.record
+        return bool(rules.required) and not yields_required(
+            outcome.body or b"", rules, outcome.effective_url, outcome.header("content-type"))
+
+    def _suspect_page(self, base: mf.ManifestEntry, obj_key: str,
+                      first: FetchOutcome) -> mf.ManifestEntry:
+        """Ask once more through another identity; only the same failure twice is C."""
+        self._tally.outcome("suspect")
+        if base.suspect:  # the previous attempt's answer was suspect too
+            return self._settle(base, obj_key, first, OK, confirmed_c=True)
+        base = replace(base, suspect=True)
+        proxy = self._other_proxy(first.proxy_id)
+        later = base.with_attempt(
+            status=mf.PENDING, http_status=first.status, failure_class=FailureClass.ENVIRONMENTAL,
+            reason=SUSPECT, due_at=self.clock() + self._wait(FailureClass.ENVIRONMENTAL, None))
+        if proxy is None:  # no other identity now: the same client again after a B wait
+            return later
+        try:
+            outcome, verdict = self._fetch(base.url, proxy)
+        except HostDeferred as exc:  # the host's budget is spent: ask when it reopens
+            return replace(later, due_at=max(later.due_at or 0.0, exc.until))
+        if verdict.failure is None and self._suspect(outcome):
+            return self._settle(base, obj_key, outcome, verdict, confirmed_c=True)
+        if verdict.failure is None:
+            self._tally.outcome("suspect_cleared")
+            self._burn_id(first.proxy_id, SUSPECT)  # the first answer was a wall: B
+        return self._settle(base, obj_key, outcome, verdict)
+
+    def _other_proxy(self, avoid: str | None) -> Proxy | None:
+        if self.proxies is None or not self.proxies.size:
+            return None
+        proxy = self.proxies.pick(self.target.name, avoid={avoid} if avoid else None)
+        return None if proxy is None or proxy.id == avoid else proxy
+
+    def _burn_id(self, proxy_id: str | None, reason: str) -> None:
+        proxy = next((p for p in self.proxies.proxies if p.id == proxy_id), None) \
+            if self.proxies is not None and proxy_id else None
+        if proxy is not None:
+            self.proxies.burn(self.target.name, proxy, reason)  # type: ignore[union-attr]
+            self._tally.add(rotated=1)
+
+    def _listing_refetch(self, url: str, first: ListingPage) -> ListingPage:
+        """A listing page without links, asked once more through another identity."""
+        self._tally.outcome("suspect")
+        proxy = self._other_proxy(first.proxy_id)
+        if proxy is None:
+            raise ListingFailed(url, FailureClass.ENVIRONMENTAL, SUSPECT,
+                                self._wait(FailureClass.ENVIRONMENTAL, None))
+        try:
+            outcome, verdict = self._fetch(url, proxy)
+        except HostDeferred as exc:
+            raise ListingFailed(url, FailureClass.ENVIRONMENTAL, SUSPECT,
+                                max(0.0, exc.until - self.clock())) from None
+        return self._listing_answer(url, outcome, verdict)
+
     def _exhausted(self, base: mf.ManifestEntry, exc: ProxiesExhausted) -> mf.ManifestEntry:
         self._tally.outcome("B")
         with self._tally.lock:
@@ -324,10 +409,9 @@ class PartitionCrawler:
                                  reason=str(exc), due_at=exc.until)
 
     # -- plumbing ----------------------------------------------------------------------------
-    def _fetch(self, url: str) -> tuple[FetchOutcome, Verdict]:
+    def _fetch(self, url: str, proxy: Proxy | None = None) -> tuple[FetchOutcome, Verdict]:
         """One request and its verdict (classified once); a B verdict burns the proxy."""
-        proxy: Proxy | None = None
-        if self.proxies is not None and self.proxies.size:
+        if proxy is None and self.proxies is not None and self.proxies.size:
             proxy = self.proxies.pick_or_raise(self.target.name)
         lease = self._lease(url)
         try:

@@ -21,11 +21,14 @@ How a walk ends (``Discovery``):
 - complete: no next page, ``max_pages`` reached, or a page seen before (a loop);
 - a listing page failing with a retryable class (A, B) stops the walk; the links found so
   far are returned and fetched in the same attempt, and the walk resumes there next time;
-- a listing page answering a class-D status (404, 410, ...) or loading without a single
-  link (class C) ends the walk for good. After the start page it is the end of the listing
-  (pagination past the last page is common): the links found are kept and the listing is
-  complete. On the start page nothing was found: ``Discovery.dead`` names the URL and the
-  reason, and the ``raw_pages`` step fails without retrying (a manifest is still written).
+- a listing page that loads without a single link may be a wall nobody listed: it is asked
+  once more as another client (``refetch``: another proxy now, or the next attempt after a
+  class-B wait, remembered by a ``<key>.suspect`` marker). Without links twice it is C;
+- a listing page answering a class-D status (404, 410, ...) or C ends the walk for good.
+  After the start page it is the end of the listing (pagination past the last page is
+  common): the links found are kept and the listing is complete. On the start page nothing
+  was found: ``Discovery.dead`` names the URL and the reason, and the ``raw_pages`` step
+  fails without retrying (a manifest is still written).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from fleet_assets.lib.extract import absolute_url, links_from, parse_page
 from fleet_assets.lib.failures import FailureClass, ListingFailed
 from fleet_assets.lib.store.base import CorruptObject, ObjectMissing, ObjectStore
 from fleet_assets.lib.store.integrity import read_page
-from fleet_assets.lib.targets import Target
+from fleet_assets.lib.targets import Selector, Target
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class ListingPage:
     body: bytes
     final_url: str
     content_type: str | None = None
+    proxy_id: str | None = None  # the client that got it (a suspect is asked as another)
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,11 @@ def unique(urls: list[str]) -> tuple[str, ...]:
 
 
 def discover(target: Target, date: str, store: ObjectStore,
-             fetch_page: Callable[[str], ListingPage]) -> Discovery:
-    """The day's URLs. ``fetch_page`` returns a page that loaded or raises ``ListingFailed``."""
+             fetch_page: Callable[[str], ListingPage],
+             refetch: Callable[[str, ListingPage], ListingPage] | None = None) -> Discovery:
+    """The day's URLs. ``fetch_page`` returns a page that loaded or raises ``ListingFailed``;
+    ``refetch`` asks for a link-less page again as another client (or raises ``ListingFailed``
+    B with the wait when there is none now)."""
     if target.listing is None:
         return Discovery(unique(target.urls_for(date)))
     key = keys.listing_key(target.name, date)
@@ -92,25 +99,29 @@ def discover(target: Target, date: str, store: ObjectStore,
     while url is not None and len(seen_pages) < listing.max_pages and url not in seen_pages:
         seen_pages.add(url)
         try:
-            page = _load(target.name, date, store, url, fetch_page)
+            page, fresh = _load(target.name, date, store, url, fetch_page)
+            links = _links(page, listing.link)
+            if not links and fresh:
+                page, links = _suspect(target.name, date, store, url, page, listing.link,
+                                       refetch)
         except ListingFailed as exc:
             if exc.failure_class.retryable:
                 return Discovery(tuple(found), exc)
             if len(seen_pages) == 1:
                 return Discovery((), dead=exc)
             break  # past the last page: the listing ends here
-        parsed = parse_page(page.body, page.final_url, page.content_type)
-        links = [] if parsed is None else links_from(parsed, listing.link)
-        if not links:
+        if not links:  # asked twice, no links twice
             if len(seen_pages) == 1:
                 return Discovery((), dead=ListingFailed(
                     url, FailureClass.SEMANTIC,
                     f"the page loaded but the link selector {listing.link.expression!r} "
-                    "matched nothing (a changed layout?)", 0.0))
+                    "matched nothing, twice (a changed layout?)", 0.0))
             break
+        if fresh:
+            _keep(target.name, date, store, url, page)
         for link in links:
             found.setdefault(link, None)
-        nxt = links_from(parsed, listing.next_page, limit=1) if listing.next_page else []
+        nxt = _links(page, listing.next_page, limit=1) if listing.next_page else []
         url = nxt[0] if nxt else None  # type: ignore[union-attr]
     urls = tuple(found)
     doc = json.dumps({"urls": list(urls), "pages": len(seen_pages)}, sort_keys=True).encode()
@@ -118,23 +129,43 @@ def discover(target: Target, date: str, store: ObjectStore,
     return Discovery(urls)
 
 
+def _links(page: ListingPage, sel: Selector, limit: int = 100_000) -> list[str]:
+    parsed = parse_page(page.body, page.final_url, page.content_type)
+    return [] if parsed is None else links_from(parsed, sel, limit)
+
+
+def _suspect(target: str, date: str, store: ObjectStore, url: str, page: ListingPage,
+             sel: Selector, refetch: Callable[[str, ListingPage], ListingPage] | None
+             ) -> tuple[ListingPage, list[str]]:
+    """A listing page without links may be a wall: ask again once (a marker remembers it)."""
+    marker = listing_page_key(target, date, url).replace(".html.gz", ".suspect")
+    if refetch is None or store.exists(marker):
+        return page, []  # the previous attempt asked already: the same answer twice
+    store.put(marker, b"")
+    again = refetch(url, page)
+    return again, _links(again, sel)
+
+
+def _keep(target: str, date: str, store: ObjectStore, url: str, page: ListingPage) -> None:
+    """Store a listing page that gave links, its final URL and Content-Type first."""
+    page_key = listing_page_key(target, date, url)
+    store.put(page_key.replace(".html.gz", ".meta.json"),
+              json.dumps({"final_url": page.final_url, "content_type": page.content_type},
+                         sort_keys=True).encode())
+    store.put_if_absent(page_key, gzip.compress(page.body, mtime=0))
+
+
 def _load(target: str, date: str, store: ObjectStore, url: str,
-          fetch_page: Callable[[str], ListingPage]) -> ListingPage:
-    """The stored copy of a listing page, else a fetch (stored for the next attempt)."""
+          fetch_page: Callable[[str], ListingPage]) -> tuple[ListingPage, bool]:
+    """The stored copy of a listing page, else a fetch; True when fetched now (not stored)."""
     page_key = listing_page_key(target, date, url)
     meta_key = page_key.replace(".html.gz", ".meta.json")
     try:
         body = read_page(store, page_key)
     except (ObjectMissing, CorruptObject):  # a corrupt copy is quarantined: fetch again
-        page = fetch_page(url)
-        # The meta first: a body without its meta is read as an old page (no redirect).
-        store.put(meta_key, json.dumps({"final_url": page.final_url,
-                                        "content_type": page.content_type},
-                                       sort_keys=True).encode())
-        store.put_if_absent(page_key, gzip.compress(page.body, mtime=0))
-        return page
+        return fetch_page(url), True
     try:
         meta = json.loads(store.get(meta_key))
     except (ObjectMissing, ValueError):
-        meta = {}
-    return ListingPage(body, meta.get("final_url") or url, meta.get("content_type"))
+        meta = {}  # stored before final URLs were kept: no redirect then
+    return ListingPage(body, meta.get("final_url") or url, meta.get("content_type")), False

@@ -64,5 +64,16 @@ class CrawlResult:
         """When every pending page is due: no page is retried before its own wait."""
         return max(self._dues(), default=None)
 
+    @property
+    def suspects(self) -> int:
+        """Pages whose good answer yielded no required field and were asked again."""
+        return sum(e.suspect for e in self.entries)
+
+    @property
+    def confirmed_c(self) -> int:
+        """Suspects whose second answer, to another client, had no required field either."""
+        return sum(e.failure_class is FailureClass.SEMANTIC and e.status == mf.STORED
+                   for e in self.entries)
+
     def counts(self) -> dict[mf.Status, int]:
         return mf.summary(self.entries)

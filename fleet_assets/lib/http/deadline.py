@@ -42,7 +42,12 @@ class Deadline:
         return self._expired or self.remaining() <= 0
 
     def attach(self, conn: Any) -> None:
-        """Watch ``conn`` (anything with a ``sock`` attribute) until ``finish``."""
+        """Watch ``conn`` (anything with a ``sock`` attribute) until ``finish``.
+
+        The connection remembers its current deadline: once the pool hands it to another
+        request, that request's deadline owns it and this one will never shut it down.
+        """
+        conn.fleet_deadline = self
         with self._lock:
             if self._finished:
                 return
@@ -65,7 +70,7 @@ class Deadline:
             conns = list(self._conns)
         for conn in conns:
             sock = getattr(conn, "sock", None)
-            if sock is None:
+            if sock is None or getattr(conn, "fleet_deadline", None) is not self:
                 continue
             with contextlib.suppress(OSError):  # already closed: nothing left to wake
                 sock.shutdown(socket.SHUT_RDWR)

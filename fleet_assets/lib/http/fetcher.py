@@ -124,10 +124,10 @@ class HttpFetcher:
         for _hop in range(self.settings.max_redirects + 1):
             outcome = self._one(url, current, headers, proxy, policy, deadline)
             if outcome.error is not None or outcome.status not in REDIRECTS:
-                return replace(outcome, redirects=tuple(chain))
+                return replace(outcome, redirects=tuple(chain)) if chain else outcome
             location = outcome.header("location")
             if not location:
-                return replace(outcome, redirects=tuple(chain))
+                return replace(outcome, redirects=tuple(chain)) if chain else outcome
             try:
                 nxt = policy.check(urljoin(current.url, location.strip()))
             except BadURL:
@@ -147,7 +147,8 @@ class HttpFetcher:
         if deadline.expired:
             return _outcome(url, None, {}, None, ErrorKind.READ_TIMEOUT, proxy_id, None)
         request = Request(url=current.url, origin=current.origin, headers=headers,
-                          deadline=deadline, proxy=proxy, policy=policy)
+                          deadline=deadline, proxy=proxy, policy=policy, host=current.host,
+                          request_uri=current.request_uri)
         try:
             resp = self.transport.send(request)
         except ConfigError:

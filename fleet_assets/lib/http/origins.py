@@ -69,6 +69,8 @@ class Origin:
 class ParsedURL:
     url: str  # normalised by urllib3: what the transport sends
     origin: Origin
+    host: str = ""  # as urllib3 spells it (IPv6 in brackets): the connection pool's key
+    request_uri: str = "/"  # path and query: what a direct request puts on its request line
 
 
 def parse(url: str) -> ParsedURL:
@@ -90,7 +92,8 @@ def parse(url: str) -> ParsedURL:
         raise BadURL(f"{url!r} carries user info (user@host); write the host alone")
     host = parts.host.lower().strip("[]")
     port = parts.port if parts.port is not None else DEFAULT_PORTS[scheme]
-    return ParsedURL(url=parts.url, origin=Origin(scheme, host, port))
+    return ParsedURL(url=parts.url, origin=Origin(scheme, host, port), host=parts.host,
+                     request_uri=parts.request_uri)
 
 
 def origin_of(url: str) -> Origin:

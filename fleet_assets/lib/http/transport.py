@@ -13,13 +13,16 @@ things the pool cannot: it attaches itself to the request's ``Deadline`` (so a d
 server is cut) and, for a direct connection, checks the address it actually connected to
 against the target's ``OriginPolicy`` (so a name resolving to a private address is refused
 after resolution, not before). ``socks5://`` proxies need PySocks; without it the transport
-raises ``ConfigError`` naming the proxy setting and the fix.
+raises ``ConfigError`` naming the proxy setting and the fix. Limits: through a proxy the
+peer is the proxy, so the address check is the proxy's network's business; SOCKS pools use
+urllib3's own connection classes, so there the deadline is checked between body chunks only.
 
 Reads ``FetchSettings`` through the fetcher: ``pool_size``, ``user_agent``.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -45,6 +48,8 @@ class Request:
     deadline: Deadline
     proxy: Proxy | None = None
     policy: OriginPolicy | None = field(default=None, compare=False)
+    host: str = ""  # urllib3's spelling of the host and the request line, from the one parse
+    request_uri: str = ""
 
 
 class Response(Protocol):
@@ -146,6 +151,7 @@ class Urllib3Transport:
                                                          block=False, retries=False))
         self._proxied: dict[str, urllib3.PoolManager] = {}
         self._lock = threading.Lock()
+        self._timeouts: dict[int, urllib3.Timeout] = {}
 
     @staticmethod
     def _managed(mgr: urllib3.PoolManager) -> urllib3.PoolManager:
@@ -192,16 +198,32 @@ class Urllib3Transport:
 
     def send(self, request: Request) -> Urllib3Response:
         mgr = self._manager(request.proxy)
-        remaining = max(0.001, request.deadline.remaining())
-        timeout = urllib3.Timeout(connect=remaining, read=remaining)
+        timeout = self._timeout(request.deadline.remaining())
+        headers = {**self._base, **request.headers}
         _current.request = request
         try:
-            raw = mgr.urlopen("GET", request.url, headers={**self._base, **request.headers},
-                              preload_content=False, redirect=False, retries=False,
-                              timeout=timeout)
+            if request.proxy is None and request.host and request.request_uri:
+                # Direct: the URL was parsed once already; go to its pool without parsing again.
+                pool = mgr.connection_from_host(request.host, request.origin.port,
+                                                request.origin.scheme)
+                raw = pool.urlopen("GET", request.request_uri, headers=headers,
+                                   preload_content=False, redirect=False, retries=False,
+                                   assert_same_host=False, timeout=timeout)
+            else:
+                raw = mgr.urlopen("GET", request.url, headers=headers, preload_content=False,
+                                  redirect=False, retries=False, timeout=timeout)
         finally:
             _current.request = None
         return Urllib3Response(raw)
+
+    def _timeout(self, remaining: float) -> urllib3.Timeout:
+        """Socket timeouts are only a backstop (the deadline's watchdog cuts a slow page), so
+        they are the remaining time rounded up to a whole second, one object per value."""
+        seconds = max(1, math.ceil(remaining))
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:
+            timeout = self._timeouts[seconds] = urllib3.Timeout(connect=seconds, read=seconds)
+        return timeout
 
     def close(self) -> None:
         self._direct.clear()
