@@ -165,8 +165,11 @@ class PartitionCrawler:
         workers = max(1, min(self.target.politeness.max_concurrency, len(todo) or 1))
         if self.progress is not None:
             self.progress.start(len(urls), len(carried))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
-            fresh = list(pool.map(lambda item: self._reported(self._fetch_page(*item)), todo))
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
+                fresh = list(pool.map(lambda item: self._reported(self._fetch_page(*item)), todo))
+        finally:
+            self.budget.flush()  # leases kept for reuse go back to the fleet
         if self.progress is not None:
             self.progress.finish()
         entries = tuple(sorted([*carried.values(), *fresh], key=lambda e: e.url))

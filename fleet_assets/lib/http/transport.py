@@ -13,7 +13,9 @@ things the pool cannot: it attaches itself to the request's ``Deadline`` (so a d
 server is cut) and, for a direct connection, checks the address it actually connected to
 against the target's ``OriginPolicy`` (so a name resolving to a private address is refused
 after resolution, not before). ``socks5://`` proxies need PySocks; without it the transport
-raises ``ConfigError`` naming the proxy setting and the fix.
+raises ``ConfigError`` naming the proxy setting and the fix. Limits: through a proxy the
+peer is the proxy, so the address check is the proxy's network's business; SOCKS pools use
+urllib3's own connection classes, so there the deadline is checked between body chunks only.
 
 Reads ``FetchSettings`` through the fetcher: ``pool_size``, ``user_agent``.
 """
