@@ -2,10 +2,12 @@
 
 Run in its own process (Twisted's reactor starts once per process)::
 
-    python -m bench.scrapy_spider START_URL OUT.jsonl CONCURRENCY
+    python -m bench.scrapy_spider [docs] START_URL OUT.jsonl CONCURRENCY
 
 Same pages (catalog walk, then every product), same concurrency, no politeness delay,
 robots.txt obeyed (as the fleet does), the same fields and types, a JSON-lines feed.
+``docs``: the real-corpus figure (``bench/real_corpus.py``): every ``a.reference.internal``
+link of the documentation's contents page, and each page's ``h1`` as its title.
 Prints one JSON line: {"seconds": ..., "items": ...}.
 """
 
@@ -56,7 +58,30 @@ class ShopSpider(scrapy.Spider):
         yield item
 
 
+class DocsSpider(scrapy.Spider):
+    name = "docs"
+
+    def __init__(self, start_url: str, **kw):
+        super().__init__(**kw)
+        self.start_url = start_url
+
+    async def start(self):
+        yield scrapy.Request(self.start_url, callback=self.parse_contents)
+
+    def parse_contents(self, response):
+        # Scrapy drops fragments when it deduplicates requests, as the fleet's listing does.
+        for href in response.css("a.reference.internal::attr(href)").getall():
+            yield response.follow(href, callback=self.parse_page)
+
+    def parse_page(self, response):
+        title = " ".join("".join(response.css("h1 ::text").getall()).split()) or None
+        yield {"url": response.url, "title": coerce(title, "str")}
+
+
 def main(argv: list[str]) -> None:
+    spider = ShopSpider
+    if argv[0] == "docs":
+        spider, argv = DocsSpider, argv[1:]
     start_url, out, concurrency = argv[0], argv[1], int(argv[2])
     process = CrawlerProcess(settings={
         "CONCURRENT_REQUESTS": concurrency,
@@ -70,7 +95,7 @@ def main(argv: list[str]) -> None:
         "LOG_LEVEL": "WARNING",
         "FEEDS": {out: {"format": "jsonlines", "overwrite": True}},
     })
-    process.crawl(ShopSpider, start_url=start_url)
+    process.crawl(spider, start_url=start_url)
     started = time.perf_counter()
     process.start()
     seconds = time.perf_counter() - started

@@ -190,3 +190,45 @@ def test_a_closed_host_defers_every_page_without_a_request(fleet_env, sandbox, t
     assert {e.status for e in result.entries} == {mf.PENDING}
     assert all(e.attempts == 0 and e.due_at > time.time() + 150 for e in result.entries)
     assert result.outcomes.get("deferred") == len(result.entries)
+
+
+def test_without_a_rate_a_kept_lease_serves_the_next_request_and_stays_counted(tmp_path):
+    t = FakeTime()
+    mine = LocalBudget(tmp_path, clock=t.clock, sleep=t.sleep, reuse_seconds=1.0)
+    other = LocalBudget(tmp_path, clock=t.clock, sleep=t.sleep)
+    lease = mine.acquire("h", Limits(1))
+    mine.release(lease, "ok")
+    assert [i for i, _ in mine.state("h").leases] == [lease.lease_id]  # still in flight
+    assert isinstance(other.acquire("h", Limits(1), max_wait=0.0), Deferred)
+    again = mine.acquire("h", Limits(1))
+    assert isinstance(again, Lease) and again.lease_id == lease.lease_id
+    mine.release(again, "ok")
+    mine.flush()
+    assert mine.state("h").leases == ()
+    assert isinstance(other.acquire("h", Limits(1), max_wait=0.0), Lease)
+
+
+def test_a_failure_or_an_old_lease_always_goes_back_to_the_fleet(tmp_path):
+    t = FakeTime()
+    mine = LocalBudget(tmp_path, clock=t.clock, sleep=t.sleep, reuse_seconds=1.0,
+                       backoff=Backoff(2, 5.0, 10.0))
+    first = mine.acquire("h", Limits(4))
+    mine.release(first, "host_error")
+    assert mine.state("h").failures == 1 and mine.state("h").leases == ()
+    second = mine.acquire("h", Limits(4))
+    mine.release(second, "ok")  # resets the fleet's count after this process's failure
+    assert mine.state("h").failures == 0 and mine.state("h").leases == ()
+    third = mine.acquire("h", Limits(4))
+    t.now += 2.0  # older than reuse_seconds: returned, so a closed host is noticed
+    mine.release(third, "ok")
+    assert mine.state("h").leases == ()
+
+
+def test_with_a_rate_every_request_books_its_own_start(tmp_path):
+    t = FakeTime()
+    mine = LocalBudget(tmp_path, clock=t.clock, sleep=t.sleep, reuse_seconds=1.0)
+    limits = Limits(4, min_interval=0.1)
+    for _ in range(3):
+        mine.release(mine.acquire("h", limits), "ok")
+    assert mine.state("h").leases == ()
+    assert mine.state("h").next_start == pytest.approx(1000.3)

@@ -42,7 +42,7 @@ def test_help_shows_defaults(capsys):
 
 def test_every_command_is_registered():
     sub = next(a for a in cli.build_parser()._actions if a.dest == "command")
-    assert {"sandbox", "demo", "status", "sql", "export", "parse", "check", "backfill",
+    assert {"sandbox", "demo", "status", "sql", "export", "parse", "check", "verify", "backfill",
             "reset-circuit"} <= set(sub.choices)
 
 

@@ -126,3 +126,31 @@ def test_a_one_byte_per_second_page_ends_at_its_deadline(headers_first):
     assert outcome.error is ErrorKind.READ_TIMEOUT and outcome.body is None
     assert Taxonomy().classify(outcome).failure is FailureClass.TRANSIENT
     assert elapsed < 2 + 5  # the deadline plus a generous margin for a busy machine
+
+
+def test_a_dripping_page_leaves_the_crawl_attempt_at_its_deadline(tmp_path):
+    from fleet_assets.lib import manifest as mf
+    from fleet_assets.lib.crawl.crawler import PartitionCrawler
+    from fleet_assets.lib.crawl.retry import DEFAULT_POLICIES
+    from fleet_assets.lib.http.origins import target_policy
+    from fleet_assets.lib.store.local import LocalObjectStore
+    from fleet_assets.lib.targets import parse_targets
+
+    drip = Drip(interval=1.0)
+    try:
+        target = parse_targets({"targets": [{
+            "name": "t", "urls": [drip.url], "timeout_seconds": 2,
+            "politeness": {"obey_robots": False},
+            "record": {"fields": {"a": {"css": "h1"}}, "required": ["a"]}}]})["t"]
+        fetcher = HttpFetcher(FetchSettings(timeout_seconds=target.timeout_seconds),
+                              origins=target_policy(target))
+        started = time.monotonic()
+        result = PartitionCrawler(target, DATE, LocalObjectStore(tmp_path), fetcher, Taxonomy(),
+                                  dict(DEFAULT_POLICIES)).run()
+        elapsed = time.monotonic() - started
+    finally:
+        drip.close()
+    (entry,) = result.entries
+    assert entry.status == mf.PENDING and entry.failure_class == "A"
+    assert "read_timeout" in entry.reason
+    assert elapsed < 2 + 5  # the page's deadline plus a generous margin, not 100,000 s

@@ -129,6 +129,24 @@ def materialize_many(
     return sorted(done, key=lambda r: (r.target, r.date))
 
 
+class _Inline:
+    """The executor interface, running each call at once in this process."""
+
+    def __enter__(self) -> _Inline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def submit(self, fn: Callable, *args: object) -> Future:
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args))
+        except Exception as exc:  # noqa: BLE001 - handed to the caller through the future
+            fut.set_exception(exc)
+        return fut
+
+
 def materialize_fleet(
     partitions: Iterable[tuple[str, str]],
     workers: int = 2,
@@ -156,8 +174,12 @@ def materialize_fleet(
         return run is not None and run.success and (before(pair) not in asked
                                                      or before(pair) in ingested)
 
-    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo) or 1)),
-                             mp_context=get_context("spawn")) as ex:
+    # One run at a time gains nothing from worker processes: run in this process, which has
+    # imported the code location already (a spawned worker costs seconds of imports).
+    inline = workers <= 1 or len(todo) <= 1
+    pool = _Inline() if inline else ProcessPoolExecutor(
+        max_workers=min(workers, len(todo)), mp_context=get_context("spawn"))
+    with pool as ex:
         pending: dict[Future, tuple[str, tuple[str, str]]] = {
             ex.submit(materialize_partition, d, t, INGEST, env): ("ingest", (d, t))
             for d, t in todo}

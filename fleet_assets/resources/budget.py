@@ -74,6 +74,7 @@ class PostgresBudget(HostBudget):
         return value
 
     def close(self) -> None:
+        self.flush()
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()

@@ -13,9 +13,16 @@ state: ``MemoryBudget`` (one process; the default of a bare ``PartitionCrawler``
 read-modify-write, never while a request is in flight, and hosts never share a lock), and
 ``resources/budget.py``'s PostgreSQL one for the production fleet (many machines).
 
+Without a rate limit a returned lease is kept for the next request of this process for up
+to ``reuse_seconds`` after its grant (it stays counted as in flight fleet-wide meanwhile), so
+a fast crawl pays one shared transaction per thread per ``reuse_seconds``, not two per page;
+a failure, a probe or an older lease always goes back to the shared state, which is how a
+closed host is noticed. ``flush()`` returns the kept leases (the crawler calls it at the end
+of an attempt; a killed process's leases expire by time).
+
 Settings (given by the owner, ``resources/budget.py``): ``max_wait`` (seconds a request may
 wait for budget before its page is deferred), ``poll`` (how soon to ask again while slots
-are full), the host ``Backoff``. Clock, sleep and RNG are injectable for tests.
+are full), ``reuse_seconds``, the host ``Backoff``. Clock, sleep and RNG are injectable.
 """
 
 from __future__ import annotations
@@ -56,6 +63,8 @@ class Lease:
     lease_id: str
     waited: float  # seconds spent waiting for budget
     probe: bool = False  # the one request let through to a recovering host
+    limits: Limits | None = None
+    granted_at: float = 0.0  # this process's clock
 
 
 @dataclass(frozen=True)
@@ -71,18 +80,26 @@ class HostBudget(ABC):
     def __init__(self, *, backoff: Backoff | None = None, max_wait: float = 15.0,
                  poll: float = 0.05, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep,
-                 rng: random.Random | None = None) -> None:
-        if not max_wait >= 0 or not poll > 0:
-            raise ValueError(f"budget needs max_wait >= 0 and poll > 0, got {max_wait!r}, {poll!r}")
+                 rng: random.Random | None = None, reuse_seconds: float = 1.0) -> None:
+        if not max_wait >= 0 or not poll > 0 or not reuse_seconds >= 0:
+            raise ValueError("budget needs max_wait >= 0, poll > 0 and reuse_seconds >= 0, got "
+                             f"{max_wait!r}, {poll!r}, {reuse_seconds!r}")
         self.backoff, self.max_wait, self.poll = backoff or Backoff(), max_wait, poll
+        self.reuse_seconds = reuse_seconds
         self._clock, self._sleep = clock, sleep
         self._rng = rng or random.Random()
+        self._kept_lock = threading.Lock()
+        self._kept: dict[str, list[Lease]] = {}
+        self._failing: set[str] = set()  # hosts this process last saw fail
 
     @abstractmethod
     def _transact(self, host: str, fn: Transition[T]) -> T:
         """Atomically read ``host``'s state, apply ``fn(state, now)``, store the new state."""
 
     def acquire(self, host: str, limits: Limits, max_wait: float | None = None) -> Lease | Deferred:
+        kept = self._take_kept(host, limits)
+        if kept is not None:
+            return kept
         max_wait = self.max_wait if max_wait is None else max_wait
         lease_id = uuid.uuid4().hex[:16]
         started = self._clock()
@@ -97,7 +114,8 @@ class HostBudget(ABC):
             if isinstance(answer, Grant):
                 if answer.wait > 0:
                     self._sleep(answer.wait)
-                return Lease(host, lease_id, self._clock() - started, answer.probe)
+                now = self._clock()
+                return Lease(host, lease_id, now - started, answer.probe, limits, now)
             if answer.retry_in > remaining:
                 # Spread the callers that give up together, so they do not come back together.
                 spread = self._rng.uniform(0, max(self.poll, 0.25 * answer.retry_in))
@@ -106,8 +124,45 @@ class HostBudget(ABC):
                             + self._rng.uniform(0, self.poll)))
 
     def release(self, lease: Lease, outcome: Outcome) -> None:
+        with self._kept_lock:
+            if outcome == "host_error":
+                self._failing.add(lease.host)
+            elif (outcome == "ok" and lease.host not in self._failing and not lease.probe
+                  and lease.limits is not None and lease.limits.min_interval == 0
+                  and self._clock() < lease.granted_at + self.reuse_seconds):
+                self._kept.setdefault(lease.host, []).append(lease)
+                return
+            elif outcome == "ok":
+                self._failing.discard(lease.host)  # this success resets the fleet's count
+        self._release(lease, outcome)
+
+    def _release(self, lease: Lease, outcome: Outcome) -> None:
         self._transact(lease.host, lambda state, now: (
             release(state, now, lease.lease_id, outcome, self.backoff), None))
+
+    def _take_kept(self, host: str, limits: Limits) -> Lease | None:
+        stale: list[Lease] = []
+        found = None
+        with self._kept_lock:
+            kept = self._kept.get(host, [])
+            while kept and found is None:
+                lease = kept.pop()
+                if lease.limits == limits and self._clock() < lease.granted_at + self.reuse_seconds:
+                    found = lease
+                else:
+                    stale.append(lease)
+        for lease in stale:
+            self._release(lease, "ok")
+        return None if found is None else Lease(host, found.lease_id, 0.0, False, limits,
+                                                found.granted_at)
+
+    def flush(self) -> None:
+        """Return every lease this process kept for reuse to the shared state."""
+        with self._kept_lock:
+            kept = [lease for leases in self._kept.values() for lease in leases]
+            self._kept = {}
+        for lease in kept:
+            self._release(lease, "ok")
 
     def closed_for(self, host: str) -> float:
         """Seconds until the fleet's backoff lets ``host`` be asked again (0 if open)."""
@@ -119,8 +174,8 @@ class HostBudget(ABC):
         return self._transact(host, lambda state, now: (state, state))
 
     def close(self) -> None:
-        """Release held resources (files, connections); the budget state itself stays."""
-        return None
+        """Return kept leases and release held resources; the budget state itself stays."""
+        self.flush()
 
 
 class MemoryBudget(HostBudget):
@@ -189,6 +244,7 @@ class LocalBudget(HostBudget):
                 fcntl.flock(fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
+        self.flush()
         with self._guard:
             for fd, _ in self._fds.values():
                 os.close(fd)
