@@ -175,3 +175,10 @@ def test_an_unlisted_interstitial_on_a_fifth_of_the_pages_loses_and_duplicates_n
                if e.asset_key.to_user_string() == "raw_pages").materialization.metadata
     assert raw["suspects"].value >= sum(e.suspect for e in entries) > 0
     assert raw["confirmed_C"].value == 0
+
+
+def test_the_attempt_ledger_counts_the_suspect_ask_as_b_and_the_confirmation_as_c(tmp_path):
+    site = ScriptedSite({f"{H}/item/{i}": NEW_LAYOUT for i in range(4)})
+    crawl(tmp_path, site)
+    second = crawl(tmp_path, site, attempt=1)
+    assert mf.ledger(second.entries) == {"B": 4, "C": 4}
