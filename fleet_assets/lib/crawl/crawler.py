@@ -49,6 +49,7 @@ from fleet_assets.lib.failures import (
     ErrorKind,
     FailureClass,
     FetchOutcome,
+    FleetError,
     ListingFailed,
     ProxiesExhausted,
     Taxonomy,
@@ -65,7 +66,7 @@ from fleet_assets.lib.urlrefs import redact_outcome
 Clock = Callable[[], float]
 
 
-class HostDeferred(Exception):
+class HostDeferred(FleetError):
     """The host's shared budget has no room soon enough: the page waits for ``until``."""
 
     def __init__(self, deferred: Deferred) -> None:
