@@ -20,7 +20,7 @@ from typing import Any
 
 import dagster as dg
 
-from fleet_assets.lib.health import CLASSES, PartitionObservation
+from fleet_assets.lib.health import CLASSES, PartitionObservation, class_of
 from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
 
 RECOVERY_TAG = "fleet/recovery"
@@ -205,7 +205,7 @@ def _observation(date: str, d: dict | None, run: dg.RunRecord | None) -> Partiti
     status = "success" if d["outcome"] == SUCCESS else "failure"
     return PartitionObservation(
         date, status, is_recovery=bool(d["recovery_number"]),
-        failure_class=d["failure_class"] if status == "failure" else None,
+        failure_class=class_of(d["failure_class"]) if status == "failure" else None,
         recoveries=d["recoveries"], outcomes=_outcomes(d), succeeded_at=d["succeeded_at"])
 
 

@@ -86,10 +86,6 @@ class Proxy:
         """The id as one object-key segment."""
         return _UNSAFE.sub("_", self.id)
 
-    @property
-    def has_credentials(self) -> bool:
-        return urlsplit(self.url).username is not None
-
     def __repr__(self) -> str:
         return f"Proxy(id={self.id!r})"
 
