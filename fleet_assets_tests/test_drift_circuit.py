@@ -340,7 +340,7 @@ def postgres_instance():
     """A Dagster instance on a fresh PostgreSQL database (dropped afterwards)."""
     dagster_postgres = pytest.importorskip("dagster_postgres")
     psycopg2 = pytest.importorskip("psycopg2")
-    name = f"fleet_issue4_circuit_{uuid.uuid4().hex[:10]}"
+    name = f"fleet_circuit_{uuid.uuid4().hex[:10]}"
     try:
         admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres",
                                  connect_timeout=3)

@@ -153,3 +153,14 @@ def test_a_healthy_partition_passes_every_check_from_its_report(home):
                               "min_records": True, "volume_anomaly": True}
     meta = result.asset_materializations_for_node("extracted_records")[0].metadata
     assert meta["records"].value == 3 and meta["required_field_coverage"].value == 1.0
+
+
+def test_each_step_reads_targets_yaml_once(home, monkeypatch):
+    from fleet_assets.resources import targets as targets_resource
+
+    reads = []
+    real = targets_resource.load_targets
+    monkeypatch.setattr(targets_resource, "load_targets", lambda path: reads.append(path) or real(path))
+    bodies = {"http://j/1": page("R1")}
+    assert materialize(home, [entry(u, body=b) for u, b in bodies.items()], bodies).success
+    assert len(reads) == 1 + len(DRIFT_CHECKS)  # extracted_records, then each check: once each

@@ -124,7 +124,7 @@ def test_invalid_yaml_is_a_config_error(tmp_path):
         load_targets(p)
 
 
-# -- validated as data, whole (issue 11 "Config", issue 10 defect 7) -----------------------------
+# -- validated as data, whole ------------------------------------------------------------------
 TEXT = """\
 targets:
   - name: shop
