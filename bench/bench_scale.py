@@ -10,7 +10,9 @@ reads), one target whose drift opened its circuit and one that was reset. Then i
 best of ``--repeat``: the ``fleet_targets_sensor``, ``fleet_daily_sensor`` and
 ``fleet_recovery_sensor`` ticks, ``circuit_states``, ``fleet_health``'s table, ``fleet
 status`` in this process and as a whole new command (``fleet_status_cmd``, imports included),
-and once per run the definitions load (``import fleet_assets.definitions``, a new process).
+the definitions load (``import fleet_assets.definitions`` in a new process, with the N-target
+file) and, with ``--ui``, the UI's partition-status GraphQL query for ``raw_pages`` (cold:
+the first query of a new webserver; warm: best of ``--repeat``).
 
 Writing 150,000 events one by one through Dagster costs 5-60 ms each (SQLAlchemy per event),
 hours at 1,000 x 30; so one event of each kind is written through the public API and the
@@ -294,13 +296,16 @@ def ui_partition_status(home: Path, targets: Path, repeat: int) -> tuple[float, 
         web.wait(timeout=30)
 
 
-def definitions_load(repeat: int) -> float:
+def definitions_load(repeat: int, targets: Path | None = None) -> float:
+    """``import fleet_assets.definitions`` in a new process (one plot asset per target)."""
     code = "import fleet_assets.definitions"
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    if targets is not None:
+        env["FLEET_TARGETS"] = str(targets)
     return best(lambda: subprocess.run([sys.executable, "-c", code], env=env, check=True), repeat)
 
 
-COLUMNS = ("targets_sensor", "daily_sensor", "recovery_sensor", "circuit_states",
+COLUMNS = ("definitions", "targets_sensor", "daily_sensor", "recovery_sensor", "circuit_states",
            "fleet_health_cold", "fleet_health", "fleet_status", "fleet_status_cmd")
 
 
@@ -313,8 +318,7 @@ def main() -> None:
     parser.add_argument("--ui", action="store_true",
                         help="also time the UI's partition-status GraphQL query (a webserver)")
     args = parser.parse_args()
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
-          f"definitions load {definitions_load(args.repeat):.2f}s (a new process)")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     columns = [*COLUMNS, *(("ui_status_cold", "ui_status") if args.ui else ())]
     print(f"{'N x D':>9} {'build s':>8} " + " ".join(f"{c:>15}" for c in columns))
     for size in args.sizes.split(","):
@@ -328,6 +332,7 @@ def main() -> None:
             built = time.perf_counter() - t
             targets = _targets_file(home / "targets.yaml", names)
             timings = measure(home, names, targets, args.repeat)
+            timings["definitions"] = definitions_load(args.repeat, targets)
             if args.ui:
                 timings["ui_status_cold"], timings["ui_status"] = ui_partition_status(
                     home, targets, args.repeat)
