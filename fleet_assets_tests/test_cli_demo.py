@@ -55,3 +55,9 @@ def test_a_drifted_partition_fails_with_the_check_that_failed(fleet_env, sandbox
     assert not run.success
     assert run.error.startswith("check "), run.error
     assert "Execution of step" not in run.error
+
+
+def test_demo_with_an_unknown_target_is_an_error(fleet_env, capsys):
+    assert cli.main(["demo", "--target", "nope", "--days", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "fleet demo: --target nope: not in" in err and "known: jobs, news, shop" in err
