@@ -159,12 +159,12 @@ def build(home: Path, names: list[str], days: int) -> dict[str, float]:
     return took
 
 
-@history.reports_attempts
 def _failing_raw_pages(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    raise dg.Failure(description="12 page(s) pending with class A (attempts exhausted)",
-                     allow_retries=False,
-                     metadata={"failure_class": "A", "due_at": dg.MetadataValue.float(time.time()),
-                               "ledger_A": 12, "ledger_ok": 18, "pending_A": 12})
+    with history.AttemptReport(context):
+        raise dg.Failure(description="12 page(s) pending with class A (attempts exhausted)",
+                         allow_retries=False,
+                         metadata={"failure_class": "A", "due_at": dg.MetadataValue.float(time.time()),
+                                   "ledger_A": 12, "ledger_ok": 18, "pending_A": 12})
 
 
 def _failures(instance: dg.DagsterInstance, names: list[str], date: str) -> None:
@@ -243,8 +243,12 @@ def measure(home: Path, names: list[str], targets: Path, repeat: int) -> dict[st
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     fleet = [sys.executable, "-c", "import sys; from fleet_assets.cli.main import main; "
              "sys.exit(main())", "status"]
-    out["fleet_status_cmd"] = best(lambda: subprocess.run(fleet, env=env, check=True,
-                                                          capture_output=True), repeat)
+    def command() -> None:
+        done = subprocess.run(fleet, env=env, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"fleet status failed: {done.stderr[-2000:]}")
+
+    out["fleet_status_cmd"] = best(command, repeat)
     return out
 
 

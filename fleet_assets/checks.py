@@ -1,12 +1,14 @@
 """Blocking drift checks on ``extracted_records``, one evaluation per date x target partition.
 
-Each check judges the evidence the asset recorded in its materialization metadata (pages
-parsed, pages per field, missing required fields, sample URLs) with ``lib/drift.py``. An
+Each check judges the typed ``RecordsReport`` the records step returns (``lib/records.py``:
+pages parsed, records, pages per field, missing required fields, sample URLs), read back as
+the one versioned ``report`` entry of the materialization, with ``lib/drift.py``. An
 ERROR failure stops ``daily_aggregates`` for that partition in the same run, opens the
 target's circuit (each verdict that matters is recorded by ``state/circuit.py``) and, for the first
 failure of an opening, sends one alert through the notifier.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
@@ -14,37 +16,28 @@ import dagster as dg
 from fleet_assets.automation.partitions import fleet_partitions, split
 from fleet_assets.lib import drift
 from fleet_assets.lib.circuit import RESET_COMMAND, RESET_JOB
+from fleet_assets.lib.failures import ConfigError
+from fleet_assets.lib.records import RecordsReport
 from fleet_assets.lib.targets import Target
 from fleet_assets.resources.alerts import AlertsResource, CircuitAlert
 from fleet_assets.resources.targets import TargetsResource
 from fleet_assets.state.circuit import OPEN, RECORDS, derive_circuit, opening_key, record_verdict
 
 
-def _materialization(context: dg.AssetCheckExecutionContext) -> dict[str, Any]:
+def _report(context: dg.AssetCheckExecutionContext) -> RecordsReport:
+    """The typed report of the partition's latest ``extracted_records`` materialization."""
     result = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=RECORDS, asset_partitions=[context.partition_key]), limit=1)
-    if not result.records:
+    mat = result.records[0].asset_materialization if result.records else None
+    if mat is None:
         raise dg.Failure(
             description=f"extracted_records {context.partition_key} has no materialization to "
             "check; materialize it first", allow_retries=False)
-    mat = result.records[0].asset_materialization
-    assert mat is not None
-    return {k: v.value for k, v in mat.metadata.items()}
-
-
-def _stats(meta: dict[str, Any]) -> drift.ExtractionStats:
-    if "fields_found" not in meta:
-        raise dg.Failure(
-            description="extracted_records metadata lacks fields_found (materialized by an older "
-            "version); re-materialize the partition", allow_retries=False)
-    return drift.ExtractionStats(
-        pages_parsed=int(meta.get("pages_parsed", 0)),
-        records=int(meta.get("records", 0)),
-        pages_with_no_fields=int(meta.get("pages_with_no_fields", 0)),
-        missing_required=dict(meta.get("missing_required_fields") or {}),
-        fields_found=dict(meta.get("fields_found") or {}),
-        sample_urls=tuple(meta.get("sample_drifted_urls") or ()),
-    )
+    entry = mat.metadata.get("report")
+    try:
+        return RecordsReport.from_json(entry.value if entry is not None else None)
+    except ConfigError as exc:
+        raise dg.Failure(description=f"{context.partition_key}: {exc}", allow_retries=False) from None
 
 
 def _metadata(evidence: dict[str, Any]) -> dict[str, Any]:
@@ -96,26 +89,39 @@ def _announce(context: dg.AssetCheckExecutionContext, alerts: AlertsResource, ta
     ), context.log)
 
 
-@dg.asset_check(asset=RECORDS, blocking=True, partitions_def=fleet_partitions,
-                description="Share of stored 200 pages yielding every required field is at least "
-                "the target's drift.min_required_coverage (a loaded page with no field is drift).")
-def required_field_coverage(context: dg.AssetCheckExecutionContext, targets: TargetsResource,
-                            alerts: AlertsResource) -> dg.AssetCheckResult:
-    _, name = split(context)
-    target = targets.get(name)
-    verdict = drift.coverage(_stats(_materialization(context)), target.drift)
-    return _verdict(context, alerts, target, "required_field_coverage", verdict, "ERROR")
+Judge = Callable[[dg.AssetCheckExecutionContext, RecordsReport, Target], drift.DriftVerdict]
 
 
-@dg.asset_check(asset=RECORDS, blocking=True, partitions_def=fleet_partitions,
-                description="Every field configured in targets.yaml is extracted from at least one "
-                "stored page: fields extracted versus fields configured.")
-def schema_drift(context: dg.AssetCheckExecutionContext, targets: TargetsResource,
-                 alerts: AlertsResource) -> dg.AssetCheckResult:
-    _, name = split(context)
-    target = targets.get(name)
-    verdict = drift.schema(_stats(_materialization(context)), target.record.field_names)
-    return _verdict(context, alerts, target, "schema_drift", verdict, "ERROR")
+def _drift_check(name: str, description: str, judge: Judge,
+                 severity: Callable[[Target], str] = lambda _: "ERROR") -> dg.AssetChecksDefinition:
+    """A blocking check of one partition: its report, the target's settings, one verdict."""
+
+    @dg.asset_check(asset=RECORDS, name=name, blocking=True, partitions_def=fleet_partitions,
+                    description=description)
+    def _check(context: dg.AssetCheckExecutionContext, targets: TargetsResource,
+               alerts: AlertsResource) -> dg.AssetCheckResult:
+        target = targets.get(split(context)[1])  # targets.yaml read once for this step
+        verdict = judge(context, _report(context), target)
+        return _verdict(context, alerts, target, name, verdict, severity(target))
+
+    return _check
+
+
+required_field_coverage = _drift_check(
+    "required_field_coverage",
+    "Share of stored 200 pages yielding every required field is at least the target's "
+    "drift.min_required_coverage (a loaded page with no field is drift).",
+    lambda _, report, target: drift.coverage(report, target.drift))
+schema_drift = _drift_check(
+    "schema_drift",
+    "Every field configured in targets.yaml is extracted from at least one stored page: "
+    "fields extracted versus fields configured.",
+    lambda _, report, target: drift.schema(report, target.record.field_names))
+min_records = _drift_check(
+    "min_records",
+    "The partition yields at least drift.min_records records (default 1): a partition that "
+    "reached its pages and yields nothing is never green.",
+    lambda _, report, target: drift.min_records(report, target.drift))
 
 
 def _volume_history(context: dg.AssetCheckExecutionContext, target: Target) -> list[int]:
@@ -130,30 +136,32 @@ def _volume_history(context: dg.AssetCheckExecutionContext, target: Target) -> l
         return []
     result = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=RECORDS, asset_partitions=earlier), limit=len(earlier) * 4)
-    latest: dict[str, dict[str, Any]] = {}
+    latest: dict[str, RecordsReport | None] = {}
     for record in result.records:
         mat = record.asset_materialization
-        if mat is not None and mat.partition not in latest:
-            latest[str(mat.partition)] = {k: v.value for k, v in mat.metadata.items()}
+        if mat is not None and str(mat.partition) not in latest:
+            entry = mat.metadata.get("report")
+            try:
+                latest[str(mat.partition)] = RecordsReport.from_json(entry.value if entry else None)
+            except (ConfigError, KeyError, TypeError, ValueError):
+                latest[str(mat.partition)] = None  # an older version's: not a baseline
+    settings = target.drift
     healthy = [
-        int(meta.get("records", 0)) for key, meta in sorted(latest.items(), reverse=True)
-        if float(meta.get("required_field_coverage", 0)) >= target.drift.min_required_coverage
+        report.records for _, report in sorted(latest.items(), reverse=True)
+        if report is not None and report.coverage is not None
+        and report.coverage >= settings.min_required_coverage
+        and report.records >= settings.min_records
     ]
-    return healthy[: target.drift.volume_window]
+    return healthy[: settings.volume_window]
 
 
-@dg.asset_check(asset=RECORDS, blocking=True, partitions_def=fleet_partitions,
-                description="Record count is at least drift.volume_min_ratio of the median of the "
-                "trailing drift.volume_window healthy partitions (severity drift.volume_severity).")
-def volume_anomaly(context: dg.AssetCheckExecutionContext, targets: TargetsResource,
-                   alerts: AlertsResource) -> dg.AssetCheckResult:
-    _, name = split(context)
-    target = targets.get(name)
-    meta = _materialization(context)
-    verdict = drift.volume(int(meta.get("records", 0)), _volume_history(context, target),
-                           target.drift)
-    return _verdict(context, alerts, target, "volume_anomaly", verdict,
-                    target.drift.volume_severity)
+volume_anomaly = _drift_check(
+    "volume_anomaly",
+    "Record count is at least drift.volume_min_ratio of the median of the trailing "
+    "drift.volume_window healthy partitions (severity drift.volume_severity).",
+    lambda context, report, target: drift.volume(report.records, _volume_history(context, target),
+                                                 target.drift),
+    severity=lambda target: target.drift.volume_severity)
 
 
-DRIFT_CHECKS = [required_field_coverage, schema_drift, volume_anomaly]
+DRIFT_CHECKS = [required_field_coverage, schema_drift, min_records, volume_anomaly]

@@ -4,6 +4,7 @@ import dagster as dg
 
 from fleet_assets.assets import ALL as ASSETS
 from fleet_assets.assets import HEALTH
+from fleet_assets.assets.health import target_history_specs
 from fleet_assets.automation.celery import scaleout_jobs
 from fleet_assets.automation.jobs import JOBS as AUTOMATION_JOBS
 from fleet_assets.automation.jobs import ingest_job
@@ -13,7 +14,7 @@ from fleet_assets.resources import build_resources
 from fleet_assets.state.circuit import reset_circuit_job
 
 defs = dg.Definitions(
-    assets=[*ASSETS, *HEALTH],
+    assets=[*ASSETS, *HEALTH, *target_history_specs()],
     jobs=[ingest_job, *scaleout_jobs(), reset_circuit_job, *AUTOMATION_JOBS],
     schedules=SCHEDULES,
     sensors=SENSORS,

@@ -12,19 +12,19 @@ from __future__ import annotations
 import gzip
 import http.server
 import threading
-import time
 import tracemalloc
 import zlib
 from pathlib import Path
 
 import pytest
+from budget import cpu_budget
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
 from fleet_assets.lib.crawl.proxies import Proxy
 from fleet_assets.lib.crawl.retry import policies_from
-from fleet_assets.lib.extract import extract_links, extract_record, parse_html
+from fleet_assets.lib.extract import extract_links, extract_record
 from fleet_assets.lib.failures import (
     ConfigError,
     ErrorKind,
@@ -189,12 +189,11 @@ def classify(outcome):
     ("/file", ErrorKind.REDIRECT_REFUSED, FailureClass.HARD),
 ])
 def test_hostile_response_ends_in_a_named_error_and_class(hostile, fetcher, path, error, failure):
-    started = time.monotonic()
-    outcome = fetcher.fetch(hostile + path)
+    with cpu_budget(10):  # a loop or bomb would spin; waiting on the 5 s timeout costs no CPU
+        outcome = fetcher.fetch(hostile + path)
     assert outcome.error is error
     assert outcome.body is None
     assert classify(outcome) is failure
-    assert time.monotonic() - started < 10
 
 
 def test_gzip_bomb_stops_at_the_cap_without_inflating_it(hostile, fetcher):
@@ -251,9 +250,8 @@ def test_utf16_with_bom_is_decoded():
 
 
 def test_entity_expansion_is_not_performed(hostile, fetcher):
-    started = time.monotonic()
-    ex = extract_record(fetcher.fetch(hostile + "/laughs").body, RULES)
-    assert time.monotonic() - started < 2
+    with cpu_budget(2):
+        ex = extract_record(fetcher.fetch(hostile + "/laughs").body, RULES)
     assert len(ex.values["title"] or "") < 1000  # 10^9 "lol"s were never built
     assert ex.values["sku"] == "S"
 
@@ -283,17 +281,11 @@ def test_a_listing_with_a_huge_number_of_links_is_capped():
         "name": "t", "listing": {"start_url": "http://h.test/l", "link": {"css": "a", "attr": "href"}},
         "record": {"fields": {"a": {"css": "a"}}, "required": ["a"]}}]})["t"].listing.link
     body = b"".join(b'<a href="/p/%d">x</a>' % i for i in range(150_000))
-    started = time.monotonic()
-    links = extract_links(body, sel, "http://h.test/l", limit=100_000)
+    with cpu_budget(20):
+        links = extract_links(body, sel, "http://h.test/l", limit=100_000)
     assert len(links) == 100_000 and links[0] == "http://h.test/p/0"
-    assert time.monotonic() - started < 20
 
 
-def test_parse_html_returns_none_for_nothing():
-    assert parse_html(b"") is None and parse_html(b"  \n ") is None
-
-
-# -- the crawler: classification and nothing stored lost ----------------------------------------
 def _snapshot(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 

@@ -101,18 +101,20 @@ def stored_bodies(tmp_path, result):
 
 def test_a_wall_nobody_listed_is_asked_again_through_another_proxy_and_never_stored(tmp_path):
     site = ScriptedSite({f"{H}/item/{i}": (lambda n: WALL if n == 1 else REAL) for i in range(4)})
-    pool = ProxyPool([Proxy("http://10.0.0.1:3128"), Proxy("http://10.0.0.2:3128"),
-                      Proxy("http://10.0.0.3:3128")], LocalObjectStore(tmp_path / "p"),
-                     cooldown_seconds=60)
+    # Twice as many proxies as pages: each wall burns one, and another is always free.
+    pool = ProxyPool([Proxy(f"http://10.0.0.{i}:3128") for i in range(1, 9)],
+                     LocalObjectStore(tmp_path / "p"), cooldown_seconds=60)
     result = crawl(tmp_path, site, proxies=pool)
     assert result.complete and result.counts()[mf.STORED] == 4
     assert set(stored_bodies(tmp_path, result).values()) == {REAL.body}
     assert result.suspects == 4 and result.confirmed_c == 0
     assert result.outcomes["suspect"] == 4 and result.outcomes["suspect_cleared"] == 4
+    walled = set()
     for url in {u for u, _ in site.requests}:
         first, second = [p for u, p in site.requests if u == url]
         assert first != second  # asked again as another client
-    assert pool.burned("t")  # the clients that got the wall rest, as for any B
+        walled.add(first)
+    assert set(pool.burned("t")) == walled  # the clients that got the wall rest, as for any B
 
 
 def test_without_proxies_a_suspect_waits_as_b_and_the_next_attempt_stores_the_real_page(
@@ -175,3 +177,10 @@ def test_an_unlisted_interstitial_on_a_fifth_of_the_pages_loses_and_duplicates_n
                if e.asset_key.to_user_string() == "raw_pages").materialization.metadata
     assert raw["suspects"].value >= sum(e.suspect for e in entries) > 0
     assert raw["confirmed_C"].value == 0
+
+
+def test_the_attempt_ledger_counts_the_suspect_ask_as_b_and_the_confirmation_as_c(tmp_path):
+    site = ScriptedSite({f"{H}/item/{i}": NEW_LAYOUT for i in range(4)})
+    crawl(tmp_path, site)
+    second = crawl(tmp_path, site, attempt=1)
+    assert mf.ledger(second.entries) == {"B": 4, "C": 4}

@@ -13,7 +13,6 @@ from retry_support import REPO, targets_file
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
 from fleet_assets.lib.crawl.retry import DEFAULT_POLICIES
-from fleet_assets.lib.crawl.tombstones import TombstoneIndex, url_identity
 from fleet_assets.lib.failures import A, Taxonomy
 from fleet_assets.lib.http.fetcher import HttpFetcher
 from fleet_assets.lib.store.local import LocalObjectStore
@@ -120,24 +119,6 @@ def test_a_retried_listing_resumes_at_the_page_that_failed(fleet_env, sandbox, t
     catalog = [r[0] for r in second.pages() if "catalog" in r[0]]
     assert catalog and all("page=" in u for u in catalog)  # page 1 came from the store
     assert result.complete and result.counts()["stored"] == len(result.entries) > 20
-
-
-def test_url_identity_replaces_the_partition_date():
-    assert url_identity("http://h/jobs/2025-06-10/job/3", "2025-06-10") == "http://h/jobs/{date}/job/3"
-    assert url_identity("http://h/a?d=2025-06-10", "2025-06-11") == "http://h/a?d=2025-06-10"
-
-
-def test_tombstone_index_keeps_the_first_day_seen_gone(tmp_path):
-    index = TombstoneIndex(LocalObjectStore(tmp_path), "jobs")
-    url = "http://h/jobs/{}/job/3"
-    index.record(url.format("2025-06-12"), "2025-06-12", 404, "HTTP 404", "ev12")
-    assert index.record(url.format("2025-06-14"), "2025-06-14", 404, "HTTP 404",
-                        "ev14").first_seen_gone == "2025-06-12"
-    index.record(url.format("2025-06-10"), "2025-06-10", 410, "HTTP 410", "ev10")  # a backfill
-    assert index.get(url.format("2025-06-20"), "2025-06-20").first_seen_gone == "2025-06-10"
-    assert index.skip(url.format("2025-06-10"), "2025-06-10") is None  # that day: fetched
-    assert index.skip(url.format("2025-06-09"), "2025-06-09") is None  # before: fetched
-    assert index.skip(url.format("2025-06-11"), "2025-06-11").evidence_key == "ev10"
 
 
 def test_dagster_yaml_limits_runs_per_target(tmp_path, monkeypatch):

@@ -114,7 +114,7 @@ def test_drift_halts_only_that_target_opens_its_circuit_and_alerts_once(
     for date in BEFORE:
         result = run(instance, date, "jobs")
         assert result.success, date
-        assert len(check_results(result)) == 3
+        assert len(check_results(result)) == len(DRIFT_CHECKS)
         assert all(e.passed for e in check_results(result).values())
     assert circuit_state(instance, "jobs").status == "closed"
 
@@ -166,7 +166,7 @@ def test_drift_halts_only_that_target_opens_its_circuit_and_alerts_once(
     alert = webhook.received[0]
     assert alert["target"] == "jobs" and alert["partition"] == f"{D}|jobs"
     assert alert["reset_command"] == "fleet reset-circuit jobs"
-    assert alert["check"] in {"required_field_coverage", "schema_drift"}
+    assert alert["check"] in {"required_field_coverage", "schema_drift", "min_records"}
     assert alert["evidence"]["sample_urls"]
     assert alerts_log(fleet_env) == webhook.received
 
@@ -340,7 +340,7 @@ def postgres_instance():
     """A Dagster instance on a fresh PostgreSQL database (dropped afterwards)."""
     dagster_postgres = pytest.importorskip("dagster_postgres")
     psycopg2 = pytest.importorskip("psycopg2")
-    name = f"fleet_issue4_circuit_{uuid.uuid4().hex[:10]}"
+    name = f"fleet_circuit_{uuid.uuid4().hex[:10]}"
     try:
         admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres",
                                  connect_timeout=3)
@@ -404,7 +404,7 @@ def test_the_ingest_job_stops_aggregates_of_a_drifted_partition(drift_env, fleet
                                      raise_on_error=False)
     assert not drifted.success
     assert {e.check_name for e in drifted.get_asset_check_evaluations() if not e.passed} == {
-        "required_field_coverage", "schema_drift"}
+        "required_field_coverage", "schema_drift", "min_records"}  # a drifted page yields no record
     assert "daily_aggregates" not in materialized(drifted)
     store = LocalObjectStore(fleet_env)
     assert store.exists(keys.table_key("aggregates", "jobs", BEFORE[1]))

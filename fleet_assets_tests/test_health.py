@@ -89,3 +89,13 @@ def test_fleet_status_on_demo_data_prints_one_row_per_target(fleet_env, capsys):
     assert out.splitlines()[1].split()[:6] == ["target", "state", "A", "B", "C", "D"]
     assert text_table([]).startswith("target")
     assert get_instance().get_dynamic_partitions("targets")  # status read the demo's instance
+
+
+def test_failure_classes_are_parsed_at_the_edge_into_the_enum():
+    from fleet_assets.lib.failures import FailureClass
+    from fleet_assets.lib.health import PartitionObservation, class_of
+
+    assert class_of("B") is FailureClass.ENVIRONMENTAL and class_of(FailureClass.HARD) is FailureClass.HARD
+    assert class_of(None) is None and class_of("") is None and class_of("X") is None
+    assert PartitionObservation("2025-06-10", "failure", failure_class="A").failure_class \
+        is FailureClass.TRANSIENT

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import dagster as dg
+from retry_support import failure_metadata, retries, run, step_failure, targets_file
 from scripted import Answer, ScriptedSite
 
 from fleet_assets.lib import keys
@@ -135,3 +137,19 @@ def test_duplicate_urls_after_date_expansion_are_fetched_once(tmp_path):
     assert sorted(e.url for e in result.entries) == [f"{H}/p/2", f"{H}/p/{DATE}/1"]
     assert len({e.natural_key for e in result.entries}) == 2
     assert result.counts()[mf.STORED] == 2 and len(site.requests) == 2
+
+
+def test_a_404_listing_start_page_fails_the_step_naming_it_with_no_retry(
+        fleet_env, sandbox, tmp_path):
+    start = f"{sandbox.url}/shop/{{date}}/no-such-catalog"
+    path = targets_file(tmp_path, shop={"listing": {
+        "start_url": start, "link": {"css": "a.product-link", "attr": "href"}}})
+    with dg.instance_for_test() as instance:
+        result = run(instance, DATE, "shop", path)
+    assert not result.success and not retries(result)
+    failure = step_failure(result).event_specific_data
+    assert failure.user_failure_data is not None  # a dg.Failure with a message, no traceback
+    url = start.replace("{date}", DATE)
+    assert url in failure.error.message and "(D)" in failure.error.message
+    assert failure_metadata(result)["listing_url"] == url
+    assert LocalObjectStore(fleet_env).exists(keys.manifest_key("shop", DATE))

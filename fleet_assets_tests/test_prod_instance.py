@@ -132,7 +132,7 @@ def test_partitioned_backfill_runs_through_the_daemon_and_is_recorded_in_postgre
         env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 1200  # a budget for two busy cores, not a benchmark
         while time.monotonic() < deadline:
             runs = instance.get_runs()
             if len(runs) == 2 and all(r.is_finished for r in runs):
@@ -140,7 +140,7 @@ def test_partitioned_backfill_runs_through_the_daemon_and_is_recorded_in_postgre
             assert daemon.poll() is None, (tmp_path / "daemon.log").read_text()[-3000:]
             time.sleep(1)
         else:
-            pytest.fail("backfill runs did not finish in 240s:\n"
+            pytest.fail("backfill runs did not finish in 1200 s:\n"
                         + (tmp_path / "daemon.log").read_text()[-3000:])
     finally:
         os.killpg(daemon.pid, signal.SIGTERM)

@@ -24,7 +24,7 @@ from retry_support import (
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.failures import DEFAULT_CAPTCHA_MARKERS
+from fleet_assets.lib.markers import DEFAULT_CAPTCHA_MARKERS
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.resources.fetcher import FetcherResource
 

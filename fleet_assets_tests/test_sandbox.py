@@ -199,14 +199,14 @@ def test_truncate_rate_declares_more_bytes_than_it_sends(sandbox):
 
 
 def test_slow_rate_delays_the_response(sandbox, http):
-    sandbox.set_faults({"slow_rate": 1.0, "slow_seconds": 0.4})
+    sandbox.set_faults({"slow_rate": 1.0, "slow_seconds": 3})
     started = time.monotonic()
     assert http.get(f"{sandbox.url}/jobs/{DAY}/job/1").status_code == 200
-    assert time.monotonic() - started >= 0.4
+    assert time.monotonic() - started >= 3  # a lower bound holds on any machine
     sandbox.set_faults({})
     started = time.monotonic()
     http.get(f"{sandbox.url}/jobs/{DAY}/job/1")
-    assert time.monotonic() - started < 0.3
+    assert time.monotonic() - started < 3  # the knob is off: no 3 s sleep (a generous bound)
 
 
 @pytest.mark.parametrize("form", ["seconds", "http-date"])

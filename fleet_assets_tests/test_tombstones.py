@@ -11,6 +11,7 @@ from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
 from fleet_assets.lib.crawl.retry import DEFAULT_POLICIES
+from fleet_assets.lib.crawl.tombstones import TombstoneIndex
 from fleet_assets.lib.failures import Taxonomy
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import load_targets
@@ -23,6 +24,19 @@ def test_url_identity_replaces_the_partition_date():
     assert keys.url_identity("http://h/jobs/2025-06-10/job/3", "2025-06-10") == \
         "http://h/jobs/{date}/job/3"
     assert keys.url_identity("http://h/a?d=2025-06-10", "2025-06-11") == "http://h/a?d=2025-06-10"
+
+
+def test_tombstone_index_keeps_the_first_day_seen_gone(tmp_path):
+    index = TombstoneIndex(LocalObjectStore(tmp_path), "jobs")
+    url = "http://h/jobs/{}/job/3"
+    index.record(url.format("2025-06-12"), "2025-06-12", 404, "HTTP 404", "ev12")
+    assert index.record(url.format("2025-06-14"), "2025-06-14", 404, "HTTP 404",
+                        "ev14").first_seen_gone == "2025-06-12"
+    index.record(url.format("2025-06-10"), "2025-06-10", 410, "HTTP 410", "ev10")  # a backfill
+    assert index.get(url.format("2025-06-20"), "2025-06-20").first_seen_gone == "2025-06-10"
+    assert index.skip(url.format("2025-06-10"), "2025-06-10") is None  # that day: fetched
+    assert index.skip(url.format("2025-06-09"), "2025-06-09") is None  # before: fetched
+    assert index.skip(url.format("2025-06-11"), "2025-06-11").evidence_key == "ev10"
 
 
 def jobs_crawl(home, tmp_path, cap: int, date: str = DATE):

@@ -37,8 +37,8 @@ def test_unchanged_views_need_no_write_lock(tmp_path):
     try:
         assert reader.stdout.readline().strip() == "locked"
         started = time.monotonic()
-        assert warehouse.ensure_views(timeout_seconds=2)
-        assert time.monotonic() - started < 2
+        assert warehouse.ensure_views(timeout_seconds=60)
+        assert time.monotonic() - started < 60  # never waited for the lock (a generous bound)
     finally:
         reader.kill()
         reader.wait()

@@ -7,17 +7,20 @@ failure-class counts over time.
 """
 
 import json
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
 
 import dagster as dg
+import yaml
 
 from fleet_assets.assets.meta import OWNERS
-from fleet_assets.automation.partitions import TARGETS_PARTITIONS
+from fleet_assets.automation.partitions import TARGETS_PARTITIONS, date_partitions
 from fleet_assets.lib import health
 from fleet_assets.lib.store.base import ObjectStore
-from fleet_assets.lib.targets import Target
 from fleet_assets.resources.store import ObjectStoreResource
 from fleet_assets.resources.targets import TargetsResource
-from fleet_assets.settings import max_recoveries
+from fleet_assets.settings import max_recoveries, targets_path
 from fleet_assets.state import history
 from fleet_assets.state.circuit import circuit_states
 
@@ -25,16 +28,17 @@ HEALTH_KEY = "health/fleet_health.json"
 RECENT_DATES = 7
 
 
-def fleet_health_table(instance: dg.DagsterInstance, configured: dict[str, Target],
+def fleet_health_table(instance: dg.DagsterInstance, configured: Iterable[str],
                        recent_dates: int = RECENT_DATES,
                        store: ObjectStore | None = None) -> list[health.TargetHealth]:
-    """One ``TargetHealth`` per target known to the file or the instance.
+    """One ``TargetHealth`` per target known to the file (``configured`` names) or the instance.
 
     With ``store``, the per-target history fold is kept there (state/history.py), so a call
     reads only what happened since the previous one.
     """
+    configured = set(configured)
     registered = set(instance.get_dynamic_partitions(TARGETS_PARTITIONS))
-    names = sorted(registered | set(configured))
+    names = sorted(registered | configured)
     circuits = circuit_states(instance, names)
     observed = history.observations(instance, names, recent_dates, store)
     return [
@@ -77,3 +81,43 @@ def fleet_health(
             metadata[f"{h.target}.failures_{cls}"] = h.counts[cls]
         metadata[f"{h.target}.failed_partitions"] = h.failed_partitions
     return dg.MaterializeResult(metadata=metadata)
+
+
+def configured_names(path: Path | None = None) -> list[str]:
+    """The target names of targets.yaml, read without validating the rest (fast at any size).
+
+    A file that does not parse gives no names: ``fleet check`` and the targets sensor report
+    its errors; the health table and the plots do not need them.
+    """
+    try:
+        doc = yaml.safe_load((path or targets_path()).read_text(encoding="utf-8")) or {}
+        return sorted({str(t["name"]) for t in doc.get("targets") or []
+                       if isinstance(t, dict) and t.get("name")})
+    except (OSError, ValueError, yaml.YAMLError, AttributeError, TypeError):
+        return []
+
+
+def target_history_specs(path: Path | None = None) -> list[dg.AssetSpec]:
+    """One daily-partitioned external asset per target of targets.yaml: its attempts plotted.
+
+    ``raw_pages`` and ``extracted_records`` report each attempt on ``fleet/targets/<target>``
+    (state/history.py); the UI plots each numeric key (``attempts_A`` ...) on the target's
+    own page. Only the names are read, so the code location loads fast with many targets.
+    """
+    return [
+        dg.AssetSpec(
+            history.target_key(name), group_name="targets", partitions_def=date_partitions,
+            description=f"Every raw_pages and extracted_records attempt of {name}, per day: how "
+            "each URL attempt ended (attempts_ok/A/B/C/D, from the manifest) and pages_C.",
+            owners=OWNERS, kinds={"python"}, tags=_SPEC_TAGS, metadata=_SPEC_REFERENCE,
+        )
+        for name in configured_names(path)
+    ]
+
+
+_SPEC_TAGS = {"stage": "history", "storage": "dagster-instance", "partitioned": "date"}
+with warnings.catch_warnings():  # code references are beta in 1.13; used on purpose
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    _SPEC_REFERENCE = {"dagster/code_references": dg.CodeReferencesMetadataValue(code_references=[
+        dg.LocalFileCodeReference(file_path=__file__,
+                                  line_number=target_history_specs.__code__.co_firstlineno)])}

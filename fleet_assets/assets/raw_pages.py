@@ -59,7 +59,6 @@ PROGRESS_EVERY_SECONDS = 5.0
     tags=tags("ingest", "object-store"),
     retry_policy=UNCLASSIFIED_RETRY,
 )
-@history.reports_attempts
 def raw_pages(
     context: dg.AssetExecutionContext,
     targets: TargetsResource,
@@ -68,6 +67,17 @@ def raw_pages(
     budget: HostBudgetResource,
 ) -> dg.MaterializeResult:
     """One gzip object per fetched URL per target per day, the manifest and the tombstones."""
+    with history.AttemptReport(context) as report:
+        return report.done(_crawl_partition(context, targets, store, fetcher, budget))
+
+
+def _crawl_partition(
+    context: dg.AssetExecutionContext,
+    targets: TargetsResource,
+    store: ObjectStoreResource,
+    fetcher: FetcherResource,
+    budget: HostBudgetResource,
+) -> dg.MaterializeResult:
     guard(context)  # fail fast while the target's drift circuit is open
     date, name = split(context)
     target = targets.get(name)

@@ -71,7 +71,8 @@ def _live(target, url: str) -> int:
         print(f"verdict: class {verdict.failure.value} ({verdict.reason}); "
               f"{'retried' if verdict.retryable else 'not retried'} by raw_pages, nothing to extract")
         return 1
-    extraction = extract_record(outcome.body or b"", target.record, outcome.effective_url)
+    extraction = extract_record(outcome.body or b"", target.record, outcome.effective_url,
+                                outcome.header("content-type"))
     print("verdict: ok" if extraction.complete else
           f"verdict: class C (required field(s) not extracted: {', '.join(extraction.missing_required)})")
     _print_fields(extraction.values, target.record.required, extraction.missing_required)
@@ -104,7 +105,8 @@ def _stored(target, date: str, only_url: str | None) -> int:
         if body is None:  # an inspection never repairs: say what is wrong and how to repair it
             raise CliError(f"{entry.object_key}: {why}; run `fleet verify --repair`, then "
                            f"materialize raw_pages for {date}|{target.name}")
-        extraction = extract_record(body, target.record, entry.url)
+        extraction = extract_record(body, target.record, entry.final_url or entry.url,
+                                    entry.content_type)
         missing.update(extraction.missing_required)
         complete += extraction.complete
         if only_url is not None:

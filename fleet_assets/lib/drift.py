@@ -4,7 +4,10 @@ Reads a target's ``drift`` settings from targets.yaml (``DriftSettings``):
 ``min_required_coverage`` (share of stored pages that must yield every required field),
 ``volume_window`` (how many trailing healthy partitions form the volume baseline),
 ``volume_min_ratio`` (records / baseline median below this is an anomaly) and
-``volume_severity`` (WARN or ERROR). Only *stored* pages are judged: a CAPTCHA or block page
+``volume_severity`` (WARN or ERROR) and ``min_records`` (a partition with fewer records fails:
+zero is never green). Verdicts are computed from the records step's typed ``RecordsReport``
+(``lib/records.py``); a ratio over nothing is not measured, never "fine". Only *stored* pages
+are judged: a CAPTCHA or block page
 is class B, never stored, so it can never produce a drift verdict.
 """
 
@@ -15,23 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleet_assets.lib.records import RecordsReport
 from fleet_assets.lib.targets import DriftSettings
 
 # Fewer healthy partitions than this (or than the window) give no volume baseline yet.
 MIN_VOLUME_HISTORY = 3
-SAMPLE_URLS = 5
-
-
-@dataclass(frozen=True)
-class ExtractionStats:
-    """What ``extracted_records`` saw in one partition (its materialization metadata)."""
-
-    pages_parsed: int
-    records: int
-    pages_with_no_fields: int
-    missing_required: Mapping[str, int] = field(default_factory=dict)
-    fields_found: Mapping[str, int] = field(default_factory=dict)
-    sample_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -41,47 +32,67 @@ class DriftVerdict:
     evidence: Mapping[str, Any] = field(default_factory=dict)
 
 
-def coverage(stats: ExtractionStats, settings: DriftSettings) -> DriftVerdict:
+def coverage(report: RecordsReport, settings: DriftSettings) -> DriftVerdict:
     """Share of stored pages that yielded every required field, against the threshold."""
-    share = stats.records / stats.pages_parsed if stats.pages_parsed else 1.0
+    share = report.coverage
     evidence = {
-        "pages_parsed": stats.pages_parsed,
-        "pages_complete": stats.records,
-        "pages_without_required_fields": stats.pages_parsed - stats.records,
-        "pages_with_no_fields": stats.pages_with_no_fields,
-        "required_field_coverage": round(share, 4),
+        "pages_parsed": report.pages_parsed,
+        "pages_complete": report.records,
+        "pages_without_required_fields": report.pages_without_required_fields,
+        "pages_with_no_fields": report.pages_with_no_fields,
+        "required_field_coverage": None if share is None else round(share, 4),
         "min_required_coverage": settings.min_required_coverage,
-        "missing_required_fields": dict(sorted(stats.missing_required.items())),
-        "sample_urls": list(stats.sample_urls[:SAMPLE_URLS]),
+        "missing_required_fields": dict(sorted(report.missing_required.items())),
+        "sample_urls": list(report.sample_urls),
     }
+    if share is None:  # min_records judges an empty partition; a share of nothing is no share
+        return DriftVerdict(True, "no stored page to judge coverage on", evidence)
     if share + 1e-12 >= settings.min_required_coverage:
-        return DriftVerdict(True, f"required-field coverage {share:.0%} of {stats.pages_parsed} "
+        return DriftVerdict(True, f"required-field coverage {share:.0%} of {report.pages_parsed} "
                             f"page(s) meets {settings.min_required_coverage:.0%}", evidence)
-    missing = ", ".join(f"{k} ({v})" for k, v in sorted(stats.missing_required.items()))
-    zero = (f"; {stats.pages_with_no_fields} loaded page(s) yielded no field at all"
-            if stats.pages_with_no_fields else "")
-    return DriftVerdict(False, f"required-field coverage {share:.0%} of {stats.pages_parsed} "
+    missing = ", ".join(f"{k} ({v})" for k, v in sorted(report.missing_required.items()))
+    zero = (f"; {report.pages_with_no_fields} loaded page(s) yielded no field at all"
+            if report.pages_with_no_fields else "")
+    return DriftVerdict(False, f"required-field coverage {share:.0%} of {report.pages_parsed} "
                         f"page(s) is below {settings.min_required_coverage:.0%}; missing: "
                         f"{missing or 'none'}{zero}", evidence)
 
 
-def schema(stats: ExtractionStats, configured: Sequence[str]) -> DriftVerdict:
+def min_records(report: RecordsReport, settings: DriftSettings) -> DriftVerdict:
+    """A partition that yields fewer than ``min_records`` records fails: zero is never green."""
+    evidence = {"records": report.records, "min_records": settings.min_records,
+                "pages": report.pages, "pages_parsed": report.pages_parsed,
+                "sample_urls": list(report.sample_urls)}
+    if report.records >= settings.min_records:
+        return DriftVerdict(True, f"{report.records} record(s), at least {settings.min_records}",
+                            evidence)
+    if report.pages_parsed:  # pages loaded but did not yield records: the rules no longer fit
+        why = (f"required-field coverage {report.coverage:.0%} of {report.pages_parsed} stored "
+               "page(s); check the record rules")
+    else:
+        why = (f"none of {report.pages} page(s) was stored; check the listing, the URLs and "
+               "the tombstones")
+    return DriftVerdict(False, f"{report.records} record(s), at least {settings.min_records} "
+                        f"expected: {why}", evidence)
+
+
+def schema(report: RecordsReport, configured: Sequence[str]) -> DriftVerdict:
     """Configured fields that no stored page yielded: the layout no longer carries them."""
-    found = {f: int(stats.fields_found.get(f, 0)) for f in configured}
+    found = {f: int(report.fields_found.get(f, 0)) for f in configured}
     never = [f for f, n in found.items() if n == 0]
     evidence = {
-        "pages_parsed": stats.pages_parsed,
+        "pages_parsed": report.pages_parsed,
         "fields_configured": list(configured),
         "fields_extracted": sorted(f for f, n in found.items() if n),
         "fields_never_found": never,
         "pages_per_field": found,
-        "sample_urls": list(stats.sample_urls[:SAMPLE_URLS]),
+        "sample_urls": list(report.sample_urls),
     }
-    if not stats.pages_parsed:
+    if not report.pages_parsed:
         return DriftVerdict(True, "no stored page to judge", evidence)
     if never:
         return DriftVerdict(False, f"{len(never)} of {len(configured)} configured field(s) found on "
-                            f"none of {stats.pages_parsed} page(s): {', '.join(never)}", evidence)
+                            f"none of {report.pages_parsed} page(s): {', '.join(never)}", evidence)
     return DriftVerdict(True, f"all {len(configured)} configured fields extracted", evidence)
 
 
@@ -99,7 +110,9 @@ def volume(records: int, history: Sequence[int], settings: DriftSettings) -> Dri
         return DriftVerdict(True, f"no baseline yet ({len(window)} of {needed} partitions)",
                             evidence)
     median = statistics.median(window)
-    ratio = records / median if median else 1.0
+    if not median:  # a baseline of zero records measures nothing (min_records judges zero)
+        return DriftVerdict(True, "no baseline yet (the median of the window is 0)", evidence)
+    ratio = records / median
     evidence.update(baseline_median=median, ratio=round(ratio, 4))
     if ratio + 1e-12 >= settings.volume_min_ratio:
         return DriftVerdict(True, f"{records} records, {ratio:.0%} of the median {median:g}",

@@ -125,12 +125,6 @@ def parse_page(body: bytes, url: str | None = None, content_type: str | None = N
     return Page(root=root, base_url=_base(root, url), encoding=encoding)
 
 
-def parse_html(body: bytes, url: str | None = None, content_type: str | None = None) -> Any:
-    """Parse bytes into an lxml document; None for an empty or unparseable body."""
-    page = parse_page(body, url, content_type)
-    return None if page is None else page.root
-
-
 def _base(root: Any, url: str | None) -> str | None:
     """``<base href>`` resolved against the page URL (the first one counts, as in browsers)."""
     for href in root.xpath("//base/@href")[:1]:
@@ -298,13 +292,3 @@ def absolute_url(raw: str | None, base_url: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
     return parts._replace(fragment="").geturl()
-
-
-def first_link(body: bytes, sel: Selector, base_url: str,
-               content_type: str | None = None) -> str | None:
-    links = extract_links(body, sel, base_url, limit=1, content_type=content_type)
-    return links[0] if links else None
-
-
-def field_names(rules: RecordRules) -> Iterable[str]:
-    return rules.field_names

@@ -2,10 +2,10 @@
 
 Classes and the response each one gets::
 
-    A  TRANSIENT      wait and retry: full-jitter backoff (``backoff.py``), capped attempts
+    A  TRANSIENT      wait and retry: full-jitter backoff, capped attempts (``crawl/retry.py``)
     B  ENVIRONMENTAL  burn the proxy for the target, rotate, wait max(Retry-After, backoff)
-                      (A and B are paced by a ``ClassPolicy`` from ``retry:``: ``crawl/retry.py``)
-    C  SEMANTIC       no retry: the page loaded but extraction found no record; drift checks
+    C  SEMANTIC       no retry: a stored page yields no record (found by the records step,
+                      not by ``classify``); the drift checks judge the partition
     D  HARD           no retry: tombstone the URL, keep the response as evidence
 
 The rule table, applied in this order by ``Taxonomy.classify`` (per-target overrides come
@@ -32,14 +32,11 @@ from ``targets.yaml`` ``taxonomy:`` and go through ``Taxonomy.with_overrides``):
     5. an uncompressed 2xx body shorter than its Content-Length      A  truncated body
     6. otherwise the page is good (``Verdict.failure is None``)
 
-C is not decided here: the records step finds it (a stored page without a required field).
-
 Choices: a 401 without prior success is B, because D tombstones the URL for every later day and
 nothing proves access ever existed; B's attempts are capped (a wrong B costs ``max_attempts``).
 ``too_large`` and the redirect errors are D because the same request gives the same answer;
 raise ``max_body_bytes`` or override ``errors`` if not.
-Markers: the literal ``captcha_markers`` (case-insensitive) and regex ``captcha_patterns``.
-The bare word "captcha" is not a default: real pages carry reCAPTCHA widgets in their forms.
+Markers (``captcha_markers``, literal; ``captcha_patterns``, regex): ``lib/markers.py``.
 
 Overrides (``Taxonomy.with_overrides``), every key optional: ``status: {"403": A, "200": ok}``
 (a status -> A-D | ok), ``errors: {redirect_refused: B}`` (an ErrorKind -> A-D),
@@ -55,10 +52,9 @@ Exceptions (callers branch on the class, never on the message)::
      ├── ObjectMissing               no object at that key; also a KeyError
      ├── CorruptObject               a stored object fails its check, quarantined (``store/base.py``)
      ├── BodyTooLarge                a body passed the cap; the fetcher reports ``too_large``
-     ├── BadURL                      not an http(s) URL, or a trick (backslash, user info);
-     │                               also a ValueError (``http/origins.py``): ``invalid_url``
-     ├── Offsite                     outside the target's origins, or resolved to a refused
-     │                               address (``http/origins.py``): the fetcher reports ``offsite``
+     ├── BadURL                      no http(s) URL, or a trick; a ValueError; ``invalid_url``
+     ├── Offsite                     outside the target's origins or a refused address: ``offsite``
+     ├── HostDeferred                the host's shared budget has no room soon (``crawl/crawler.py``)
      ├── CliError                    bad command-line input; ``fleet`` prints it (``cli/common.py``)
      │    └── BackfillError          a backfill could not be launched or followed
      └── FetchFailed(failure_class, reason)
@@ -75,6 +71,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
+
+from fleet_assets.lib.markers import DEFAULT_CAPTCHA_MARKERS, DEFAULT_CAPTCHA_PATTERNS
 
 
 class FailureClass(StrEnum):
@@ -128,35 +126,6 @@ DEFAULT_ERRORS: Mapping[ErrorKind, FailureClass] = MappingProxyType({
     **dict.fromkeys((ErrorKind.INVALID_URL, ErrorKind.REDIRECT_LOOP,
                      ErrorKind.REDIRECT_REFUSED, ErrorKind.OFFSITE, ErrorKind.TOO_LARGE), D),
 })
-# Block pages of the widely documented bot walls, by vendor. Only what appears on the wall
-# itself counts: a vendor's sensor script or a reCAPTCHA/hCaptcha/Turnstile widget in an
-# ordinary form is not a block, nor is a page that mentions "captcha" (a "Captcha kit"
-# product). A wall nobody listed is caught by the suspect refetch (``crawl/crawler.py``).
-DEFAULT_CAPTCHA_MARKERS = (
-    # Cloudflare managed challenge / "Just a moment..." / "Attention Required!"
-    "/cdn-cgi/challenge-platform", "cf-chl", "cf_chl_", "cf-browser-verification",
-    # Akamai Bot Manager challenge and its "Access Denied" reference page
-    "/_sec/cp_challenge/", "sec-if-cpt-container", "errors.edgesuite.net",
-    # Imperva / Incapsula
-    "_incapsula_resource", "incapsula incident id",
-    # DataDome (its captcha is served from captcha-delivery.com)
-    "captcha-delivery.com",
-    # PerimeterX / HUMAN "Press & Hold"
-    "px-captcha", "captcha.px-cdn.net",
-    # Google's reCAPTCHA "unusual traffic" wall
-    "www.google.com/sorry/",
-)
-DEFAULT_CAPTCHA_PATTERNS = (
-    # the sandbox's own wall, whatever the quoting
-    r"""id\s*=\s*["']?captcha-challenge""",
-    # a <title> that *is* a challenge (hCaptcha and reCAPTCHA walls, generic walls)
-    r"<title[^>]*>\s*(just a moment|attention required|verify you are (a )?human|"
-    r"please verify you are (a )?human|are you a (robot|human)|human verification|"
-    r"pardon our interruption|one more step)",
-    r"<title[^>]*>\s*access denied\s*(\|[^<]*)?</title>",
-    r"<h1[^>]*>\s*access denied\s*</h1>",
-    r"our systems have detected unusual traffic",
-)
 
 
 # -- exceptions ------------------------------------------------------------------------------
@@ -198,8 +167,7 @@ class ProxiesExhausted(FetchFailed):
 
     def __init__(self, target: str, until: float, proxies: int) -> None:
         when = dt.datetime.fromtimestamp(until, dt.UTC).isoformat(timespec="seconds")
-        super().__init__(FailureClass.ENVIRONMENTAL,
-                         f"all {proxies} proxies are burned for {target} until {when}")
+        super().__init__(B, f"all {proxies} proxies are burned for {target} until {when}")
         self.target, self.until, self.proxies = target, until, proxies
 
 

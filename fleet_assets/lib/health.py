@@ -24,11 +24,20 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from fleet_assets.lib.failures import FailureClass
 from fleet_assets.lib.scheduling import RECOVERABLE
 
 STATES = ("Healthy", "Retrying", "Rotating", "Recovering", "Halted", "Gone", "Idle")
-CLASSES = ("A", "B", "C", "D")
+CLASSES = tuple(FailureClass)  # A B C D; a StrEnum still finds the letters of metadata keys
 IN_FLIGHT = ("queued", "started")
+
+
+def class_of(value: object) -> FailureClass | None:
+    """A failure class read back from metadata or a snapshot (the edge); else unclassified."""
+    try:
+        return FailureClass(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -38,10 +47,13 @@ class PartitionObservation:
     date: str
     run_status: str  # queued | started | success | failure | canceled
     is_recovery: bool = False
-    failure_class: str | None = None  # of raw_pages, when the latest run failed there
+    failure_class: FailureClass | None = None  # of raw_pages, when the latest run failed there
     recoveries: int = 0
     outcomes: Mapping[str, int] = field(default_factory=dict)  # ok, A, B, C, D page counts
     succeeded_at: float | None = None  # latest raw_pages materialization of this partition
+
+    def __post_init__(self) -> None:  # a letter read back from metadata becomes the class
+        object.__setattr__(self, "failure_class", class_of(self.failure_class))
 
 
 @dataclass(frozen=True)
@@ -89,7 +101,7 @@ def derive(target: str, observations: Sequence[PartitionObservation], circuit: s
     if recovering:
         return result("Recovering", f"recovery run of {_dates(recovering)} in flight")
     waiting = [o for o in failed if _awaits_recovery(o, max_recoveries)]
-    rotating = [o for o in waiting if o.failure_class == "B"]
+    rotating = [o for o in waiting if o.failure_class is FailureClass.ENVIRONMENTAL]
     if rotating:
         return result("Rotating", f"{_dates(rotating)} blocked (class B), recovery pending")
     if waiting:

@@ -98,7 +98,8 @@ class ManifestEntry:
 def attempt_label(entry: ManifestEntry) -> str:
     """How an attempt that left ``entry`` ended: ok, disallowed, or its failure class."""
     if entry.status == STORED:
-        return "ok"
+        # a page stored as confirmed C (crawl/suspects.py) ended as C, not as a good page
+        return "C" if entry.failure_class is FailureClass.SEMANTIC else "ok"
     if entry.status == DISALLOWED:
         return "disallowed"
     return str(entry.failure_class.value) if entry.failure_class else "unclassified"

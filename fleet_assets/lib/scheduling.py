@@ -18,7 +18,9 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-RECOVERABLE = ("A", "B")
+from fleet_assets.lib.failures import FailureClass
+
+RECOVERABLE = (FailureClass.TRANSIENT, FailureClass.ENVIRONMENTAL)
 
 
 def launch_offset_seconds(target: str, jitter_seconds: int) -> int:
@@ -50,7 +52,7 @@ class RecoveryDecision:
     recovery_number: int = 0  # the number the new recovery run gets (1-based) when launch
 
 
-def decide_recovery(failure_class: str | None, due_at: float | None, recoveries: int,
+def decide_recovery(failure_class: FailureClass | None, due_at: float | None, recoveries: int,
                     max_recoveries: int, now: float, will_retry: bool = False) -> RecoveryDecision:
     """Whether a partition whose latest run failed gets a recovery run now, and why (not)."""
     if will_retry:

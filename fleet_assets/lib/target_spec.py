@@ -165,6 +165,7 @@ class DriftSpec(_Spec):
     volume_window: int = Field(7, ge=1)
     volume_min_ratio: float = Field(0.5, ge=0)
     volume_severity: Literal["WARN", "ERROR"] = "WARN"
+    min_records: int = Field(1, ge=0)
 
 
 class CommonSpec(_Spec):

@@ -96,6 +96,7 @@ class DriftSettings:
     volume_window: int = 7
     volume_min_ratio: float = 0.5
     volume_severity: str = "WARN"
+    min_records: int = 1  # fewer records fail the partition (0 disables)
 
 
 @dataclass(frozen=True)

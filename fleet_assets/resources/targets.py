@@ -19,8 +19,9 @@ class TargetsResource(dg.ConfigurableResource):
         except TargetConfigError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
 
-    def get(self, name: str) -> Target:
-        targets = self.load()
+    def get(self, name: str, loaded: dict[str, Target] | None = None) -> Target:
+        """The target ``name``, from ``loaded`` when the step has read the file already."""
+        targets = self.load() if loaded is None else loaded
         if name not in targets:
             raise dg.Failure(
                 description=f"target {name!r} is a partition but not in {self.path}; add it back "

@@ -43,7 +43,7 @@ __all__ = ["CircuitState", "circuit_state", "circuit_states", "derive_circuit", 
 
 RECORDS = dg.AssetKey("extracted_records")
 CIRCUIT = dg.AssetKey("fleet_circuit")
-DRIFT_CHECK_NAMES = ("required_field_coverage", "schema_drift", "volume_anomaly")
+DRIFT_CHECK_NAMES = ("required_field_coverage", "schema_drift", "min_records", "volume_anomaly")
 TRIP, PASS, RESET = "trip", "pass", "reset"
 _PAGE = 1000
 

@@ -1,7 +1,7 @@
 """What the Dagster instance remembers about each partition, kept per target so it reads flat.
 
 Every end of a ``raw_pages`` or ``extracted_records`` step attempt (success, in-run retry,
-failure) is reported by ``reports_attempts`` as one ``dg.AssetObservation`` on the target's
+failure) is reported by ``AttemptReport`` as one ``dg.AssetObservation`` on the target's
 own asset key ``fleet/targets/<target>``, partition = the date. Its numeric metadata is the
 partition's ledger of attempts from the manifest (``attempts_ok/A/B/C/D``: every attempt of
 every URL, across step attempts and runs) and, from records, ``pages_C``; the Dagster UI
@@ -14,14 +14,13 @@ the runs still in flight (one query), whatever the number of targets and days. S
 read: none (``KEEP_DATES`` dates per target are kept).
 """
 
-import functools
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import dagster as dg
 
-from fleet_assets.lib.health import CLASSES, PartitionObservation
+from fleet_assets.lib.health import CLASSES, PartitionObservation, class_of
 from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
 
 RECOVERY_TAG = "fleet/recovery"
@@ -77,31 +76,37 @@ def attempt_observation(step: str, date: str, target: str, outcome: str,
     return dg.AssetObservation(asset_key=target_key(target), partition=date, metadata=meta)
 
 
-def reports_attempts(fn: Callable[..., dg.MaterializeResult]) -> Callable[..., dg.MaterializeResult]:
-    """Decorate an asset body of the date x target partitions: report each attempt's end."""
+class AttemptReport:
+    """Reports how one step attempt of a date x target asset ended, around its body.
 
-    @functools.wraps(fn)
-    def wrapper(context: dg.AssetExecutionContext, *args: Any, **kwargs: Any) -> dg.MaterializeResult:
+    ``with AttemptReport(context) as report: return report.done(body(...))``: a result is
+    a success, ``dg.RetryRequested`` an in-run retry, ``dg.Failure`` a failure with its
+    metadata (class, due time, ledger); a circuit refusal did no work and is not reported.
+    """
+
+    def __init__(self, context: dg.AssetExecutionContext) -> None:
+        self.context = context
         keys = context.partition_key.keys_by_dimension  # type: ignore[union-attr]
-        step = context.asset_key.to_user_string()
+        self.date, self.target = keys["date"], keys["target"]
 
-        def report(outcome: str, metadata: Mapping[str, object] | None) -> None:
-            context.log_event(attempt_observation(step, keys["date"], keys["target"], outcome,
-                                                  metadata or {}, context.run.tags))
+    def _report(self, outcome: str, metadata: Mapping[str, object] | None) -> None:
+        self.context.log_event(attempt_observation(
+            self.context.asset_key.to_user_string(), self.date, self.target, outcome,
+            metadata or {}, self.context.run.tags))
 
-        try:
-            result = fn(context, *args, **kwargs)
-        except dg.RetryRequested:
-            report(RETRY, {})
-            raise
-        except dg.Failure as failure:
-            if "circuit" not in (failure.metadata or {}):  # a refusal did no work to report
-                report(FAILURE, failure.metadata)
-            raise
-        report(SUCCESS, result.metadata if isinstance(result, dg.MaterializeResult) else {})
+    def __enter__(self) -> "AttemptReport":
+        return self
+
+    def done(self, result: dg.MaterializeResult) -> dg.MaterializeResult:
+        self._report(SUCCESS, result.metadata)
         return result
 
-    return wrapper
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> bool:
+        if isinstance(exc, dg.RetryRequested):
+            self._report(RETRY, {})
+        elif isinstance(exc, dg.Failure) and "circuit" not in (exc.metadata or {}):
+            self._report(FAILURE, exc.metadata)
+        return False  # never swallow: Dagster acts on the exception
 
 
 def in_flight_runs(instance: dg.DagsterInstance) -> dict[tuple[str, str], dg.RunRecord]:
@@ -200,7 +205,7 @@ def _observation(date: str, d: dict | None, run: dg.RunRecord | None) -> Partiti
     status = "success" if d["outcome"] == SUCCESS else "failure"
     return PartitionObservation(
         date, status, is_recovery=bool(d["recovery_number"]),
-        failure_class=d["failure_class"] if status == "failure" else None,
+        failure_class=class_of(d["failure_class"]) if status == "failure" else None,
         recoveries=d["recoveries"], outcomes=_outcomes(d), succeeded_at=d["succeeded_at"])
 
 

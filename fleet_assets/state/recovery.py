@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+from fleet_assets.lib.failures import FailureClass
+from fleet_assets.lib.health import class_of
 from fleet_assets.state.history import (
     DATE_TAG,
     PARTITION_TAG,
@@ -29,7 +31,7 @@ class FailedPartition:
     target: str
     run: dg.RunRecord
     failed_in_raw_pages: bool
-    failure_class: str | None
+    failure_class: FailureClass | None
     due_at: float | None
     recoveries: int
 
@@ -80,7 +82,7 @@ def failed_partitions(instance: dg.DagsterInstance, lookback_runs: int = 500,
         cls = meta.get("failure_class") if meta else None
         tags = record.dagster_run.tags
         out.append(FailedPartition(key, tags[DATE_TAG], tags[TARGET_TAG], record, meta is not None,
-                                   str(cls) if cls else None,
+                                   class_of(cls),
                                    number(meta.get("due_at")) if meta else None,
                                    recoveries.get(key, 0)))
     return out

@@ -14,12 +14,8 @@ fetched again); and the class policies (``retry``) for due times. The listing wa
 (``listing.py``) resumes at the page that failed; the links found before it are fetched in
 the same attempt.
 
-C is confirmed before it counts. A good answer (2xx, no block marker) that yields none of
-the target's required fields may be a wall nobody listed: it is a *suspect*, asked once more
-as another client (another proxy now; without one, the same client after a class-B wait, so
-the page stays pending B with ``suspect`` set). If the second answer has the fields, the
-first was B (its proxy is burned) and is never stored; only the same answer twice is stored
-as C, and only such pages reach the drift checks downstream.
+C is confirmed before it counts: a good answer without any required field is a suspect,
+asked once more as another client before it is stored as C (``suspects.py``).
 """
 
 from __future__ import annotations
@@ -27,14 +23,12 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
-import json
 import random
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from fleet_assets.lib import keys
@@ -45,15 +39,17 @@ from fleet_assets.lib.crawl.listing import Discovery, ListingPage, discover
 from fleet_assets.lib.crawl.progress import Progress
 from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
 from fleet_assets.lib.crawl.ratelimit import Limits
-from fleet_assets.lib.crawl.result import CrawlResult
+from fleet_assets.lib.crawl.result import CrawlResult, Tally
 from fleet_assets.lib.crawl.robots import CrawlDelays, RobotsPolicy
-from fleet_assets.lib.crawl.tombstones import TombstoneIndex
-from fleet_assets.lib.extract import sniff_encoding, yields_required
+from fleet_assets.lib.crawl.suspects import SUSPECT, SUSPECT_TWICE, is_suspect, other_proxy, proxy_by_id
+from fleet_assets.lib.crawl.tombstones import TombstoneIndex, evidence_of
+from fleet_assets.lib.extract import sniff_encoding
 from fleet_assets.lib.failures import (
     OK,
     ErrorKind,
     FailureClass,
     FetchOutcome,
+    FleetError,
     ListingFailed,
     ProxiesExhausted,
     Taxonomy,
@@ -68,38 +64,14 @@ from fleet_assets.lib.targets import Target
 from fleet_assets.lib.urlrefs import redact_outcome
 
 Clock = Callable[[], float]
-SUSPECT = "suspect: a good answer without any required field, asked again as another client"
-SUSPECT_TWICE = "confirmed C: no required field in two answers to two clients"
 
 
-class HostDeferred(Exception):
+class HostDeferred(FleetError):
     """The host's shared budget has no room soon enough: the page waits for ``until``."""
 
     def __init__(self, deferred: Deferred) -> None:
         super().__init__(f"host {deferred.host} busy: {deferred.reason}")
         self.until, self.reason = deferred.until, deferred.reason
-
-
-@dataclass
-class _Tally:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    requests: int = 0
-    newly_stored: int = 0
-    bytes_stored: int = 0
-    rotated: int = 0
-    listing_requests: int = 0
-    budget_wait: float = 0.0
-    exhausted_until: float | None = None
-    outcomes: Counter = field(default_factory=Counter)
-
-    def add(self, **kv: int) -> None:
-        with self.lock:
-            for k, v in kv.items():
-                setattr(self, k, getattr(self, k) + v)
-
-    def outcome(self, label: str) -> None:
-        with self.lock:
-            self.outcomes[label] += 1
 
 
 class PartitionCrawler:
@@ -132,7 +104,7 @@ class PartitionCrawler:
         self._robots_lock = threading.Lock()
         self._delays = CrawlDelays(target.politeness.max_crawl_delay_seconds)
         self.origins = target_policy(target)
-        self._tally = _Tally()
+        self._tally = Tally()
         self.tombstones = TombstoneIndex(store, target.name)
 
     # -- discovery ---------------------------------------------------------------------------
@@ -306,7 +278,7 @@ class PartitionCrawler:
         except ProxiesExhausted as exc:
             return self._exhausted(base, exc)
         if verdict.failure is None:
-            if self._suspect(outcome):
+            if is_suspect(outcome, self.target.record):
                 return self._suspect_page(base, obj_key, outcome)
             if base.suspect:
                 self._tally.outcome("suspect_cleared")  # the previous answer was the wall
@@ -335,7 +307,7 @@ class PartitionCrawler:
         self._tally.outcome(verdict.failure.value)
         if verdict.failure is FailureClass.HARD:
             evidence = keys.evidence_key(self.target.name, self.date, nk)
-            self.store.put_if_absent(evidence, _evidence(outcome))
+            self.store.put_if_absent(evidence, evidence_of(outcome))
             oversize = outcome.error is ErrorKind.TOO_LARGE
             if not oversize:
                 # Over the cap is our limit, not the site's answer: gone for this day only.
@@ -354,13 +326,7 @@ class PartitionCrawler:
             reason=verdict.reason, fetched_at=fetched_at, due_at=self.clock() + wait, **served,
         )
 
-    # -- suspects: C is confirmed before it counts -------------------------------------------
-    def _suspect(self, outcome: FetchOutcome) -> bool:
-        """A good answer yielding none of the required fields: maybe a wall nobody listed."""
-        rules = self.target.record
-        return bool(rules.required) and not yields_required(
-            outcome.body or b"", rules, outcome.effective_url, outcome.header("content-type"))
-
+    # -- suspects: C is confirmed before it counts (suspects.py) ------------------------------
     def _suspect_page(self, base: mf.ManifestEntry, obj_key: str,
                       first: FetchOutcome) -> mf.ManifestEntry:
         """Ask once more through another identity; only the same failure twice is C."""
@@ -368,7 +334,7 @@ class PartitionCrawler:
         if base.suspect:  # the previous attempt's answer was suspect too
             return self._settle(base, obj_key, first, OK, confirmed_c=True)
         base = replace(base, suspect=True)
-        proxy = self._other_proxy(first.proxy_id)
+        proxy = other_proxy(self.proxies, self.target.name, first.proxy_id)
         later = base.with_attempt(
             status=mf.PENDING, http_status=first.status, failure_class=FailureClass.ENVIRONMENTAL,
             reason=SUSPECT, due_at=self.clock() + self._wait(FailureClass.ENVIRONMENTAL, None))
@@ -378,30 +344,23 @@ class PartitionCrawler:
             outcome, verdict = self._fetch(base.url, proxy)
         except HostDeferred as exc:  # the host's budget is spent: ask when it reopens
             return replace(later, due_at=max(later.due_at or 0.0, exc.until))
-        if verdict.failure is None and self._suspect(outcome):
+        if verdict.failure is None and is_suspect(outcome, self.target.record):
             return self._settle(base, obj_key, outcome, verdict, confirmed_c=True)
         if verdict.failure is None:
             self._tally.outcome("suspect_cleared")
             self._burn_id(first.proxy_id, SUSPECT)  # the first answer was a wall: B
         return self._settle(base, obj_key, outcome, verdict)
 
-    def _other_proxy(self, avoid: str | None) -> Proxy | None:
-        if self.proxies is None or not self.proxies.size:
-            return None
-        proxy = self.proxies.pick(self.target.name, avoid={avoid} if avoid else None)
-        return None if proxy is None or proxy.id == avoid else proxy
-
     def _burn_id(self, proxy_id: str | None, reason: str) -> None:
-        proxy = next((p for p in self.proxies.proxies if p.id == proxy_id), None) \
-            if self.proxies is not None and proxy_id else None
-        if proxy is not None:
-            self.proxies.burn(self.target.name, proxy, reason)  # type: ignore[union-attr]
+        proxy = proxy_by_id(self.proxies, proxy_id)
+        if proxy is not None and self.proxies is not None:
+            self.proxies.burn(self.target.name, proxy, reason)
             self._tally.add(rotated=1)
 
     def _listing_refetch(self, url: str, first: ListingPage) -> ListingPage:
         """A listing page without links, asked once more through another identity."""
         self._tally.outcome("suspect")
-        proxy = self._other_proxy(first.proxy_id)
+        proxy = other_proxy(self.proxies, self.target.name, first.proxy_id)
         if proxy is None:
             raise ListingFailed(url, FailureClass.ENVIRONMENTAL, SUSPECT,
                                 self._wait(FailureClass.ENVIRONMENTAL, None))
@@ -509,16 +468,6 @@ class PartitionCrawler:
                 if interval:
                     self._crawl_delay[parts.netloc] = interval
         return policy
-
-
-def _evidence(outcome: FetchOutcome) -> bytes:
-    doc = {
-        "url": outcome.url,
-        "status": outcome.status,
-        "headers": dict(sorted((k.lower(), v) for k, v in outcome.headers.items())),
-        "body": (outcome.body or b"").decode("utf-8", errors="replace"),
-    }
-    return gzip.compress(json.dumps(doc, sort_keys=True).encode(), mtime=0)
 
 
 def pending_urls(entries: Iterable[mf.ManifestEntry]) -> list[str]:

@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fleet_assets.lib import keys
-from fleet_assets.lib.extract import absolute_url, links_from, parse_page
+from fleet_assets.lib.extract import Page, absolute_url, links_from, parse_page
 from fleet_assets.lib.failures import FailureClass, ListingFailed
 from fleet_assets.lib.store.base import CorruptObject, ObjectMissing, ObjectStore
 from fleet_assets.lib.store.integrity import read_page
@@ -102,10 +102,11 @@ def discover(target: Target, date: str, store: ObjectStore,
         seen_pages.add(url)
         try:
             page, fresh = _load(target.name, date, store, url, fetch_page)
-            links = _links(page, listing.link)
+            parsed = _parse(page)
+            links = _links(parsed, listing.link)
             if not links and fresh:
-                page, links = _suspect(target.name, date, store, url, page, listing.link,
-                                       refetch)
+                page, parsed, links = _suspect(target.name, date, store, url, page,
+                                               listing.link, refetch)
         except ListingFailed as exc:
             if exc.failure_class.retryable:
                 return Discovery(tuple(found), exc)
@@ -125,7 +126,7 @@ def discover(target: Target, date: str, store: ObjectStore,
             found.setdefault(link, None)
         if on_links is not None:
             on_links(links)
-        nxt = _links(page, listing.next_page, limit=1) if listing.next_page else []
+        nxt = _links(parsed, listing.next_page, limit=1) if listing.next_page else []
         url = nxt[0] if nxt else None  # type: ignore[union-attr]
     urls = tuple(found)
     doc = json.dumps({"urls": list(urls), "pages": len(seen_pages)}, sort_keys=True).encode()
@@ -133,21 +134,25 @@ def discover(target: Target, date: str, store: ObjectStore,
     return Discovery(urls)
 
 
-def _links(page: ListingPage, sel: Selector, limit: int = 100_000) -> list[str]:
-    parsed = parse_page(page.body, page.final_url, page.content_type)
+def _parse(page: ListingPage) -> Page | None:
+    return parse_page(page.body, page.final_url, page.content_type)
+
+
+def _links(parsed: Page | None, sel: Selector, limit: int = 100_000) -> list[str]:
     return [] if parsed is None else links_from(parsed, sel, limit)
 
 
 def _suspect(target: str, date: str, store: ObjectStore, url: str, page: ListingPage,
              sel: Selector, refetch: Callable[[str, ListingPage], ListingPage] | None
-             ) -> tuple[ListingPage, list[str]]:
+             ) -> tuple[ListingPage, Page | None, list[str]]:
     """A listing page without links may be a wall: ask again once (a marker remembers it)."""
     marker = listing_page_key(target, date, url).replace(".html.gz", ".suspect")
     if refetch is None or store.exists(marker):
-        return page, []  # the previous attempt asked already: the same answer twice
+        return page, None, []  # the previous attempt asked already: the same answer twice
     store.put(marker, b"")
     again = refetch(url, page)
-    return again, _links(again, sel)
+    parsed = _parse(again)
+    return again, parsed, _links(parsed, sel)
 
 
 def _keep(target: str, date: str, store: ObjectStore, url: str, page: ListingPage) -> None:

@@ -31,11 +31,10 @@ from urllib.parse import urlsplit
 from fleet_assets.lib.failures import ConfigError, ProxiesExhausted
 from fleet_assets.lib.keys import check_target
 from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
-from fleet_assets.lib.urlrefs import expand_env
+from fleet_assets.lib.urlrefs import PROXY_SCHEMES, expand_env  # one list: load and run agree
 
 log = logging.getLogger(__name__)
 
-PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/?#]+)@")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -85,10 +84,6 @@ class Proxy:
     def safe_id(self) -> str:
         """The id as one object-key segment."""
         return _UNSAFE.sub("_", self.id)
-
-    @property
-    def has_credentials(self) -> bool:
-        return urlsplit(self.url).username is not None
 
     def __repr__(self) -> str:
         return f"Proxy(id={self.id!r})"

@@ -7,7 +7,9 @@ page, is due) and ``raw_pages`` turns it into materialization or failure metadat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
 
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.failures import FailureClass, ListingFailed
@@ -77,3 +79,27 @@ class CrawlResult:
 
     def counts(self) -> dict[mf.Status, int]:
         return mf.summary(self.entries)
+
+
+@dataclass
+class Tally:
+    """The running counts of one attempt, shared by the fetch threads."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    requests: int = 0
+    newly_stored: int = 0
+    bytes_stored: int = 0
+    rotated: int = 0
+    listing_requests: int = 0
+    budget_wait: float = 0.0
+    exhausted_until: float | None = None
+    outcomes: Counter = field(default_factory=Counter)
+
+    def add(self, **kv: int) -> None:
+        with self.lock:
+            for k, v in kv.items():
+                setattr(self, k, getattr(self, k) + v)
+
+    def outcome(self, label: str) -> None:
+        with self.lock:
+            self.outcomes[label] += 1

@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
+from fleet_assets.lib.failures import FetchOutcome
 from fleet_assets.lib.keys import url_identity
 from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
 
@@ -92,6 +93,17 @@ class TombstoneIndex:
         return stone
 
 
+def evidence_of(outcome: FetchOutcome) -> bytes:
+    """The kept response of a gone page (``<natural_key>.gone.json.gz``; ``rows`` reads it)."""
+    doc = {
+        "url": outcome.url,
+        "status": outcome.status,
+        "headers": dict(sorted((k.lower(), v) for k, v in outcome.headers.items())),
+        "body": (outcome.body or b"").decode("utf-8", errors="replace"),
+    }
+    return gzip.compress(json.dumps(doc, sort_keys=True).encode(), mtime=0)
+
+
 def _headers(store: ObjectStore, evidence_key: str | None) -> str:
     if not evidence_key:
         return "{}"
@@ -127,4 +139,4 @@ def rows(store: ObjectStore, target: str, date: str,
     return out
 
 
-__all__ = ["Tombstone", "TombstoneIndex", "index_key", "rows", "url_identity"]
+__all__ = ["Tombstone", "TombstoneIndex", "evidence_of", "index_key", "rows", "url_identity"]

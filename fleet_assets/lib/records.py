@@ -1,0 +1,122 @@
+"""One partition's stored pages as record rows, and the typed report the drift checks judge.
+
+``extract_partition`` reads every stored page of a manifest (through ``read``, which returns
+the verified body or raises ``CorruptObject``), extracts it with the target's ``record``
+rules, and returns the rows of the ``records`` table with a ``RecordsReport``: pages parsed,
+records, fields found per field, missing required fields, sample URLs. The report travels
+as one versioned JSON document (``to_json`` / ``from_json``) in the materialization's
+``report`` metadata, so the checks read one typed value instead of loose keys. A ratio is
+``None`` when nothing was measured (no stored page), never a default that reads as healthy.
+
+Reads a target's ``record`` rules (fields, ``required``, ``id``); no settings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fleet_assets.lib import keys
+from fleet_assets.lib import manifest as mf
+from fleet_assets.lib.extract import extract_record
+from fleet_assets.lib.failures import ConfigError
+from fleet_assets.lib.store.base import CorruptObject
+from fleet_assets.lib.targets import RecordRules
+
+SAMPLE_URLS = 5
+REPORT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RecordsReport:
+    """What the records step found in one partition."""
+
+    pages: int  # manifest entries, whatever their status
+    pages_parsed: int  # stored pages read and extracted
+    records: int  # pages that yielded every required field
+    pages_with_no_fields: int
+    missing_required: Mapping[str, int] = field(default_factory=dict)
+    fields_found: Mapping[str, int] = field(default_factory=dict)
+    sample_urls: tuple[str, ...] = ()  # pages without a required field, sorted
+
+    @property
+    def pages_without_required_fields(self) -> int:
+        return self.pages_parsed - self.records
+
+    @property
+    def coverage(self) -> float | None:
+        """Share of parsed pages that yielded every required field; None when none was parsed."""
+        return self.records / self.pages_parsed if self.pages_parsed else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": REPORT_VERSION, "pages": self.pages, "pages_parsed": self.pages_parsed,
+                "records": self.records, "pages_with_no_fields": self.pages_with_no_fields,
+                "missing_required": dict(sorted(self.missing_required.items())),
+                "fields_found": dict(self.fields_found), "sample_urls": list(self.sample_urls)}
+
+    @classmethod
+    def from_json(cls, doc: Any) -> RecordsReport:
+        """The report of a materialization; ``ConfigError`` when it is absent or from elsewhere."""
+        if isinstance(doc, str):
+            doc = json.loads(doc)
+        if not isinstance(doc, Mapping) or doc.get("version") != REPORT_VERSION:
+            raise ConfigError("extracted_records has no records report of version "
+                              f"{REPORT_VERSION} (materialized by an older version); "
+                              "re-materialize the partition")
+        return cls(pages=int(doc["pages"]), pages_parsed=int(doc["pages_parsed"]),
+                   records=int(doc["records"]), pages_with_no_fields=int(doc["pages_with_no_fields"]),
+                   missing_required={str(k): int(v) for k, v in doc["missing_required"].items()},
+                   fields_found={str(k): int(v) for k, v in doc["fields_found"].items()},
+                   sample_urls=tuple(str(u) for u in doc["sample_urls"]))
+
+
+@dataclass(frozen=True)
+class Extracted:
+    rows: list[dict[str, Any]]
+    report: RecordsReport
+    corrupt: tuple[CorruptObject, ...]  # stored pages that failed verification (quarantined)
+
+
+def extract_partition(entries: Iterable[mf.ManifestEntry], read: Callable[[mf.ManifestEntry], bytes],
+                      rules: RecordRules, target: str, date: str) -> Extracted:
+    """The ``records`` rows of one partition's stored pages, and the report that judges them."""
+    entries = list(entries)
+    rows: list[dict[str, Any]] = []
+    missing: Counter[str] = Counter()
+    found: Counter[str] = Counter({f: 0 for f in rules.field_names})
+    drifted: list[str] = []
+    corrupt: list[CorruptObject] = []
+    parsed = no_fields = 0
+    for entry in (e for e in entries if e.status == mf.STORED):
+        try:
+            body = read(entry)
+        except CorruptObject as exc:  # quarantined; never parsed under the manifest's hash
+            corrupt.append(exc)
+            continue
+        parsed += 1
+        extraction = extract_record(body, rules, entry.final_url or entry.url, entry.content_type)
+        found.update(extraction.found)
+        no_fields += not extraction.found
+        if not extraction.complete:
+            missing.update(extraction.missing_required)
+            drifted.append(entry.url)
+            continue
+        identity = extraction.values.get(rules.id_field) if rules.id_field else None
+        if identity is None:  # the URL names the item on every day: its date becomes {date}
+            identity = keys.url_identity(entry.url, date)
+        rows.append({
+            "natural_key": entry.natural_key,
+            "item_key": keys.item_key(target, str(identity)),
+            "target": target,
+            "date": date,
+            "url": entry.url,
+            "content_sha256": entry.content_sha256,
+            "data": json.dumps(extraction.values, sort_keys=True, ensure_ascii=False),
+        })
+    report = RecordsReport(pages=len(entries), pages_parsed=parsed, records=len(rows),
+                           pages_with_no_fields=no_fields, missing_required=dict(missing),
+                           fields_found=dict(found), sample_urls=tuple(sorted(drifted)[:SAMPLE_URLS]))
+    return Extracted(rows, report, tuple(corrupt))
