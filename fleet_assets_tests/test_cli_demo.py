@@ -11,7 +11,7 @@ from fleet_assets.cli import main as cli
 from fleet_assets.settings import REPO_ROOT
 from fleet_assets.state.instance import get_instance
 from fleet_assets_tests.dagster_services import free_port
-from fleet_assets_tests.test_automation import open_circuit
+from fleet_assets_tests.test_sensors import open_circuit
 
 DEMO = ["demo", "--target", "jobs", "--days", "1", "--end", "2025-06-10", "--workers", "1"]
 
