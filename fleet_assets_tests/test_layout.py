@@ -103,10 +103,6 @@ NO_MODULE_TEST: dict[str, str] = {}
 NOT_YET = {
     "fleet_assets.assets.meta",
     "fleet_assets.cli.status",
-    "fleet_assets.lib.config",
-    "fleet_assets.lib.http.deadline",
-    "fleet_assets.lib.http.mock",
-    "fleet_assets.lib.target_spec",
     "fleet_assets.resources.s3",
     "fleet_assets.resources.store",
     "fleet_assets.resources.targets",
