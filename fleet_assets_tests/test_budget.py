@@ -232,3 +232,22 @@ def test_with_a_rate_every_request_books_its_own_start(tmp_path):
         mine.release(mine.acquire("h", limits), "ok")
     assert mine.state("h").leases == ()
     assert mine.state("h").next_start == pytest.approx(1000.3)
+
+
+def test_a_waiter_takes_a_lease_this_process_kept_instead_of_starving(tmp_path):
+    """The slots fill up, the waiter waits, their holders keep them: the waiter reuses one."""
+    t = FakeTime()
+    held: list[Lease] = []
+
+    def sleep(seconds: float) -> None:  # while the waiter sleeps, the holders finish
+        t.sleep(seconds)
+        while held:
+            mine.release(held.pop(), "ok")
+
+    mine = LocalBudget(tmp_path, clock=t.clock, sleep=sleep, reuse_seconds=1.0)
+    held += [mine.acquire("h", Limits(2)) for _ in range(2)]
+    ids = {lease.lease_id for lease in held}
+    got = mine.acquire("h", Limits(2), max_wait=5.0)
+    assert isinstance(got, Lease) and got.lease_id in ids
+    other = mine.acquire("h", Limits(3), max_wait=5.0)  # other limits: a kept lease is returned
+    assert isinstance(other, Lease) and other.lease_id not in ids

@@ -111,3 +111,37 @@ def test_after_a_10s_outage_six_partitions_recover_without_a_herd(
     assert max(window) <= 2 * mean, (window, mean)
     assert stats["peak_in_flight"] <= 3 and stats["peak_per_second"] <= 11
     _check_every_page_stored_once(fleet_env, pairs)
+
+
+@pytest.mark.slow
+def test_a_daemon_backfill_of_two_targets_on_one_host_holds_the_hosts_budget(
+        sandbox, tmp_path):
+    """``fleet backfill`` through the webserver and daemon: runs of shop and news overlap (the
+    run queue limits runs per target, not per host), and the host budget still holds."""
+    import subprocess
+    import sys
+
+    from fleet_assets.settings import REPO_ROOT
+    from fleet_assets_tests.dagster_services import DagsterServices
+
+    targets = targets_file(tmp_path, shop=POLITE, news=POLITE)
+    sandbox.set_faults({"slow_rate": 1.0, "slow_seconds": 0.4})
+
+    class Services(DagsterServices):
+        @property
+        def env(self) -> dict[str, str]:
+            return {**super().env, "FLEET_TARGETS": targets}
+
+    with Services(tmp_path / "svc", sandbox.url) as services:
+        proc = subprocess.run(
+            [sys.executable, "-m", "fleet_assets.cli.main", "backfill", "--from", DATES[0],
+             "--to", DATES[1], "--target", "shop", "--target", "news", "--timeout", "600"],
+            cwd=REPO_ROOT, env={**services.env, "FLEET_DAGSTER_URL": services.url},
+            capture_output=True, text=True, timeout=660)
+        assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}\n{services.logs()}"
+    stats = sandbox.stats()
+    print(f"daemon backfill shop+news: peak in flight {stats['peak_in_flight']}, "
+          f"peak/s {stats['peak_per_second']}, total {stats['total']}")
+    assert stats["by_target"].get("news") and stats["by_target"].get("shop")
+    assert stats["peak_in_flight"] <= 3, stats["peak_in_flight"]
+    assert stats["peak_per_second"] <= 10 * 1.1, stats["per_second"]

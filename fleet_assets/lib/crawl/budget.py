@@ -97,13 +97,14 @@ class HostBudget(ABC):
         """Atomically read ``host``'s state, apply ``fn(state, now)``, store the new state."""
 
     def acquire(self, host: str, limits: Limits, max_wait: float | None = None) -> Lease | Deferred:
-        kept = self._take_kept(host, limits)
-        if kept is not None:
-            return kept
         max_wait = self.max_wait if max_wait is None else max_wait
         lease_id = uuid.uuid4().hex[:16]
         started = self._clock()
         while True:
+            # Asked on every round: a lease this process kept may be the slot being waited for.
+            kept = self._take_kept(host, limits)
+            if kept is not None:
+                return kept
             remaining = max(0.0, started + max_wait - self._clock())
 
             def step(state: HostState, now: float, remaining: float = remaining):

@@ -27,7 +27,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from urllib.parse import urlsplit
 
@@ -108,10 +108,10 @@ class PartitionCrawler:
         self.tombstones = TombstoneIndex(store, target.name)
 
     # -- discovery ---------------------------------------------------------------------------
-    def discover(self) -> Discovery:
+    def discover(self, on_links: Callable[[list[str]], None] | None = None) -> Discovery:
         """The day's URLs (``listing.py``); a failed listing page stops the walk, not the attempt."""
         return discover(self.target, self.date, self.store, self._listing_page,
-                        self._listing_refetch)
+                        self._listing_refetch, on_links=on_links)
 
     def _listing_page(self, url: str) -> ListingPage:
         try:
@@ -123,7 +123,7 @@ class PartitionCrawler:
                 self._tally.outcome("listing_disallowed")
                 raise ListingFailed(url, FailureClass.HARD, "robots.txt disallows this listing page",
                                     0.0)
-            outcome, verdict = self._fetch(url)
+            outcome, verdict = self._fetch(url, listing=True)
         except HostDeferred as exc:
             self._tally.outcome("deferred")
             raise ListingFailed(url, FailureClass.TRANSIENT, str(exc),
@@ -148,29 +148,37 @@ class PartitionCrawler:
         sweep_partials(self.store, keys.partition_prefix(self.target.name, self.date),
                        f"state/proxies/{self.target.name}/")  # temp files of killed attempts
         previous = self._previous_manifest()
-        listing_before = self._tally.requests
-        discovery = self.discover()
-        listing_requests = self._tally.requests - listing_before
-        # Links to another origin (scheme, host or port) are never fetched, only counted.
-        urls = [u for u in discovery.urls if self.origins.allows(self.target.request_url(u))]
-        if len(urls) < len(discovery.urls):
-            self._tally.outcomes["offsite_links"] += len(discovery.urls) - len(urls)
         carried: dict[str, mf.ManifestEntry] = {}
-        todo: list[tuple[str, mf.ManifestEntry | None]] = []
-        for url in urls:
-            prev = previous.get(url)
-            if prev is not None and prev.terminal and self._still_stored(prev):
-                carried[url] = prev
-            else:
-                todo.append((url, prev))
-        workers = max(1, min(self.target.politeness.max_concurrency, len(todo) or 1))
-        if self.progress is not None:
-            self.progress.start(len(urls), len(carried))
+        fetches: dict[str, Future[mf.ManifestEntry]] = {}
+        pool = ThreadPoolExecutor(max_workers=max(1, self.target.politeness.max_concurrency),
+                                  thread_name_prefix="fetch")
+
+        def submit(links: Iterable[str]) -> None:
+            """Fetch each new link now, while the listing walk goes on (threads share the lease)."""
+            for url in links:
+                if url in fetches or url in carried:
+                    continue
+                if not self.origins.allows(self.target.request_url(url)):
+                    continue  # another origin (scheme, host or port): counted, never fetched
+                prev = previous.get(url)
+                if prev is not None and prev.terminal and self._still_stored(prev):
+                    carried[url] = prev
+                else:
+                    fetches[url] = pool.submit(
+                        lambda u=url, p=prev: self._reported(self._fetch_page(u, p)))
+
         try:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
-                fresh = list(pool.map(lambda item: self._reported(self._fetch_page(*item)), todo))
+            with pool:
+                discovery = self.discover(on_links=submit)
+                submit(discovery.urls)  # a stored or fixed URL list is not walked
+                if self.progress is not None:
+                    self.progress.start(len(carried) + len(fetches), len(carried))
+                fresh = [f.result() for f in fetches.values()]
         finally:
             self.budget.flush()  # leases kept for reuse go back to the fleet
+        offsite = len(discovery.urls) - len(carried) - len(fetches)
+        if offsite:
+            self._tally.outcomes["offsite_links"] += offsite
         if self.progress is not None:
             self.progress.finish()
         entries = tuple(sorted([*carried.values(), *fresh], key=lambda e: e.url))
@@ -179,7 +187,7 @@ class PartitionCrawler:
         return CrawlResult(
             entries=entries,
             requests=t.requests,
-            listing_requests=listing_requests,
+            listing_requests=t.listing_requests,
             newly_stored=t.newly_stored,
             carried_over=len(carried),
             bytes_stored=t.bytes_stored,
@@ -357,7 +365,7 @@ class PartitionCrawler:
             raise ListingFailed(url, FailureClass.ENVIRONMENTAL, SUSPECT,
                                 self._wait(FailureClass.ENVIRONMENTAL, None))
         try:
-            outcome, verdict = self._fetch(url, proxy)
+            outcome, verdict = self._fetch(url, proxy, listing=True)
         except HostDeferred as exc:
             raise ListingFailed(url, FailureClass.ENVIRONMENTAL, SUSPECT,
                                 max(0.0, exc.until - self.clock())) from None
@@ -371,13 +379,14 @@ class PartitionCrawler:
                                  reason=str(exc), due_at=exc.until)
 
     # -- plumbing ----------------------------------------------------------------------------
-    def _fetch(self, url: str, proxy: Proxy | None = None) -> tuple[FetchOutcome, Verdict]:
+    def _fetch(self, url: str, proxy: Proxy | None = None,
+               listing: bool = False) -> tuple[FetchOutcome, Verdict]:
         """One request and its verdict (classified once); a B verdict burns the proxy."""
         if proxy is None and self.proxies is not None and self.proxies.size:
             proxy = self.proxies.pick_or_raise(self.target.name)
         lease = self._lease(url)
         try:
-            self._tally.add(requests=1)
+            self._tally.add(requests=1, listing_requests=int(listing))
             # A secret in the URL (``?key=${VAR}``) is expanded for this request only.
             outcome = redact_outcome(
                 self.fetcher.fetch(self.target.request_url(url), proxy=proxy), url)

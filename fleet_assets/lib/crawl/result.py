@@ -90,6 +90,7 @@ class Tally:
     newly_stored: int = 0
     bytes_stored: int = 0
     rotated: int = 0
+    listing_requests: int = 0
     budget_wait: float = 0.0
     exhausted_until: float | None = None
     outcomes: Counter = field(default_factory=Counter)
