@@ -11,7 +11,7 @@ from fleet_assets.cli import main as cli
 from fleet_assets.settings import REPO_ROOT
 from fleet_assets.state.instance import get_instance
 from fleet_assets_tests.dagster_services import free_port
-from fleet_assets_tests.test_automation import open_circuit
+from fleet_assets_tests.test_sensors import open_circuit
 
 DEMO = ["demo", "--target", "jobs", "--days", "1", "--end", "2025-06-10", "--workers", "1"]
 
@@ -55,3 +55,9 @@ def test_a_drifted_partition_fails_with_the_check_that_failed(fleet_env, sandbox
     assert not run.success
     assert run.error.startswith("check "), run.error
     assert "Execution of step" not in run.error
+
+
+def test_demo_with_an_unknown_target_is_an_error(fleet_env, capsys):
+    assert cli.main(["demo", "--target", "nope", "--days", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "fleet demo: --target nope: not in" in err and "known: jobs, news, shop" in err

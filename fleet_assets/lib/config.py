@@ -17,7 +17,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -165,20 +166,34 @@ def _kind(value: Any) -> str:
 
 
 def _model_at(model: type[BaseModel], path: Iterable[Any]) -> type[BaseModel] | None:
-    """The model class that validates the value at ``path`` (to list its allowed keys)."""
+    """The model class that validates the value at ``path`` (to list its allowed keys).
+
+    A model field steps to its annotation; any other part is a list index or a mapping key,
+    which steps into the container's element type (``list[X]``, ``dict[K, X]`` -> ``X``).
+    """
     current: Any = model
     for part in path:
+        current = _model_or_type(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
             if part not in current.model_fields:
                 return None
             current = current.model_fields[part].annotation
-        while getattr(current, "__args__", None) and not (
-            isinstance(current, type) and issubclass(current, BaseModel)
-        ):
-            models = [a for a in current.__args__ if isinstance(a, type)
-                      and issubclass(a, BaseModel)]
-            current = models[0] if models else current.__args__[-1]
+        else:
+            args = getattr(current, "__args__", None)
+            if not args:
+                return None
+            current = args[-1]
+    current = _model_or_type(current)
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _model_or_type(annotation: Any) -> Any:
+    """``X | None`` (or any union holding a model) as the model it validates with."""
+    if get_origin(annotation) in (Union, UnionType):
+        models = [a for a in get_args(annotation) if isinstance(a, type)
+                  and issubclass(a, BaseModel)]
+        return models[0] if models else annotation
+    return annotation
 
 
 def _fix(err: Mapping[str, Any], model: type[BaseModel]) -> str:

@@ -1,22 +1,17 @@
-"""S3ObjectStore and the DuckDB filesystem against a real S3-compatible server (moto) on loopback."""
+"""S3ObjectStore against a real S3-compatible server (moto) on loopback."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import threading
 import uuid
 
-import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.failures import ConfigError
-from fleet_assets.lib.store import duckdb_s3 as s3duck
 from fleet_assets.lib.store.base import CorruptObject, ObjectMissing, ObjectStore, StoreError
 from fleet_assets.lib.store.integrity import read_page
 from fleet_assets.lib.store.s3 import S3ObjectStore, StoreConfigError
@@ -152,29 +147,6 @@ def test_missing_bucket_is_a_config_error_naming_the_setting(server):
 def test_bad_bucket_or_prefix_is_rejected(server, bucket, prefix):
     with pytest.raises(ConfigError):
         S3ObjectStore(client=s3_client(server), bucket=bucket, prefix=prefix)
-
-
-def _parquet(rows):
-    buf = io.BytesIO()
-    pq.write_table(pa.Table.from_pylist(rows), buf)
-    return buf.getvalue()
-
-
-def test_duckdb_reads_parquet_globs_in_s3_through_the_registered_filesystem(store):
-    store.put("tables/records/shop/2025-06-10.parquet", _parquet([{"t": "shop", "n": 1}] * 3))
-    store.put("tables/records/news/2025-06-10.parquet", _parquet([{"t": "news", "n": 2}] * 2))
-    con = duckdb.connect()
-    s3duck.register(con, store.client)
-    rows = con.execute(
-        f"SELECT t, sum(n) FROM read_parquet('{store.uri('tables/records/*/*.parquet')}') "
-        "GROUP BY t ORDER BY t").fetchall()
-    assert rows == [("news", 4), ("shop", 3)]
-
-
-def test_duckdb_filesystem_is_read_only(store):
-    fs = s3duck.S3ReadFileSystem(store.client)
-    with pytest.raises(ValueError, match="read only"):
-        fs.open(store.uri("tables/x.parquet"), "wb")
 
 
 def test_a_bucket_is_verified_and_repaired_like_a_home(store):

@@ -201,14 +201,3 @@ def test_recovery_sensor_names_a_circuit_refusal(fleet_env, sandbox):
         assert f"{DATE}|jobs: refused by jobs's open circuit" in skipped.skip_message
         assert "fleet reset-circuit jobs" in skipped.skip_message
         assert "unclassified" not in skipped.skip_message
-
-
-def test_failed_steps_are_never_rerun_as_whole_runs():
-    """Only crashed runs are run-retried: the instance default, the ingest job and backfills agree."""
-    from fleet_assets.automation.jobs import NO_RERUN_OF_FAILED_STEPS, ingest_job
-
-    for path in ("dagster.yaml", "deploy/dagster.prod.yaml"):
-        retries = yaml.safe_load((REPO_ROOT / path).read_text())["run_retries"]
-        assert retries["enabled"] and retries["retry_on_asset_or_op_failure"] is False, path
-    assert NO_RERUN_OF_FAILED_STEPS == {"dagster/retry_on_asset_or_op_failure": "false"}
-    assert ingest_job.tags.items() >= NO_RERUN_OF_FAILED_STEPS.items()

@@ -1,0 +1,15 @@
+"""`fleet verify`: the scan of a home from the shell, reported then repaired, exit codes."""
+
+from fleet_assets.cli.main import main
+from fleet_assets_tests.test_scan import _home
+
+
+def test_fleet_verify_cli_reports_then_repairs(tmp_path, capsys):
+    _home(tmp_path)
+    assert main(["verify", "--home", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.count("BAD ") == 3 and "content_sha256 mismatch" in out and "Parquet" in out
+    assert main(["verify", "--home", str(tmp_path), "--repair"]) == 0
+    assert "repaired 3" in capsys.readouterr().out
+    assert main(["verify", "--home", str(tmp_path / "absent")]) == 2
+    assert "Traceback" not in capsys.readouterr().err
