@@ -2,7 +2,7 @@
 
 The crawler's own logic (links after redirects, listing ends, suspects) is tested against
 this local implementation; the real fetcher is tested against real servers elsewhere
-(test_fetch.py, test_realweb.py). Redirects are followed the way the fetcher does: the
+(test_fetcher.py, test_realweb.py). Redirects are followed the way the fetcher does: the
 outcome carries ``final_url`` and the redirect chain.
 """
 

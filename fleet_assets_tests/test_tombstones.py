@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 from retry_support import run, targets_file
-from test_crawl import DATE
+from test_crawler import DATE
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
