@@ -10,7 +10,9 @@ reads), one target whose drift opened its circuit and one that was reset. Then i
 best of ``--repeat``: the ``fleet_targets_sensor``, ``fleet_daily_sensor`` and
 ``fleet_recovery_sensor`` ticks, ``circuit_states``, ``fleet_health``'s table, ``fleet
 status`` in this process and as a whole new command (``fleet_status_cmd``, imports included),
-and once per run the definitions load (``import fleet_assets.definitions``, a new process).
+the definitions load (``import fleet_assets.definitions`` in a new process, with the N-target
+file) and, with ``--ui``, the UI's partition-status GraphQL query for ``raw_pages`` (cold:
+the first query of a new webserver; warm: best of ``--repeat``).
 
 Writing 150,000 events one by one through Dagster costs 5-60 ms each (SQLAlchemy per event),
 hours at 1,000 x 30; so one event of each kind is written through the public API and the
@@ -252,13 +254,58 @@ def measure(home: Path, names: list[str], targets: Path, repeat: int) -> dict[st
     return out
 
 
-def definitions_load(repeat: int) -> float:
+PARTITION_STATS = """query($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) {
+  ... on AssetNode { partitionStats { numMaterialized numPartitions numFailed } } } }"""
+
+
+def ui_partition_status(home: Path, targets: Path, repeat: int) -> tuple[float, float]:
+    """Cold and warm time of the UI's partition-status query for raw_pages (a webserver)."""
+    import requests
+
+    from fleet_assets_tests.dagster_services import free_port
+
+    port = free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "FLEET_TARGETS": str(targets),
+           "PYTHONPATH": str(REPO_ROOT), "NO_PROXY": "127.0.0.1"}
+    web = subprocess.Popen([str(Path(sys.executable).parent / "dagster-webserver"), "-w",
+                            str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
+                           cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/graphql"
+
+    def query() -> None:
+        body = {"query": PARTITION_STATS, "variables": {"key": {"path": ["raw_pages"]}}}
+        data = requests.post(url, json=body, timeout=300, proxies={"http": ""}).json()
+        stats = data["data"]["assetNodeOrError"]["partitionStats"]
+        assert stats["numPartitions"] > 0, data
+
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                requests.post(url, json={"query": "{ version }"}, timeout=5, proxies={"http": ""})
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline or web.poll() is not None:
+                    raise RuntimeError("the webserver did not start") from None
+                time.sleep(1)
+        cold = best(query, 1)
+        return cold, best(query, repeat)
+    finally:
+        web.terminate()
+        web.wait(timeout=30)
+
+
+def definitions_load(repeat: int, targets: Path | None = None) -> float:
+    """``import fleet_assets.definitions`` in a new process (one plot asset per target)."""
     code = "import fleet_assets.definitions"
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    if targets is not None:
+        env["FLEET_TARGETS"] = str(targets)
     return best(lambda: subprocess.run([sys.executable, "-c", code], env=env, check=True), repeat)
 
 
-COLUMNS = ("targets_sensor", "daily_sensor", "recovery_sensor", "circuit_states",
+COLUMNS = ("definitions", "targets_sensor", "daily_sensor", "recovery_sensor", "circuit_states",
            "fleet_health_cold", "fleet_health", "fleet_status", "fleet_status_cmd")
 
 
@@ -268,10 +315,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="10x7,100x7,1000x7,10x30,100x30,1000x30",
                         help="N targets x D days, comma separated")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--ui", action="store_true",
+                        help="also time the UI's partition-status GraphQL query (a webserver)")
     args = parser.parse_args()
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
-          f"definitions load {definitions_load(args.repeat):.2f}s (a new process)")
-    print(f"{'N x D':>9} {'build s':>8} " + " ".join(f"{c:>15}" for c in COLUMNS))
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    columns = [*COLUMNS, *(("ui_status_cold", "ui_status") if args.ui else ())]
+    print(f"{'N x D':>9} {'build s':>8} " + " ".join(f"{c:>15}" for c in columns))
     for size in args.sizes.split(","):
         n, d = (int(x) for x in size.lower().split("x"))
         names = [f"t{i:04d}" for i in range(n)]
@@ -281,8 +330,13 @@ def main() -> None:
             t = time.perf_counter()
             build(home, names, d)
             built = time.perf_counter() - t
-            timings = measure(home, names, _targets_file(home / "targets.yaml", names), args.repeat)
-        print(f"{size:>9} {built:>8.1f} " + " ".join(f"{timings[c]:>15.3f}" for c in COLUMNS),
+            targets = _targets_file(home / "targets.yaml", names)
+            timings = measure(home, names, targets, args.repeat)
+            timings["definitions"] = definitions_load(args.repeat, targets)
+            if args.ui:
+                timings["ui_status_cold"], timings["ui_status"] = ui_partition_status(
+                    home, targets, args.repeat)
+        print(f"{size:>9} {built:>8.1f} " + " ".join(f"{timings[c]:>15.3f}" for c in columns),
               flush=True)
 
 
