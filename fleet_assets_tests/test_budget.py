@@ -251,3 +251,34 @@ def test_a_waiter_takes_a_lease_this_process_kept_instead_of_starving(tmp_path):
     assert isinstance(got, Lease) and got.lease_id in ids
     other = mine.acquire("h", Limits(3), max_wait=5.0)  # other limits: a kept lease is returned
     assert isinstance(other, Lease) and other.lease_id not in ids
+
+
+def test_the_environment_switch_picks_the_budget_and_bad_settings_name_the_variable(
+        tmp_path, monkeypatch, request):
+    import dagster as dg
+
+    from fleet_assets import settings
+    from fleet_assets.lib.failures import ConfigError
+    from fleet_assets.resources import _budget, build_resources
+    from fleet_assets.resources.budget import HostBudgetResource, PostgresBudget
+
+    db = request.getfixturevalue("postgres_db")
+
+    monkeypatch.setenv("FLEET_HOME", str(tmp_path))
+    local = build_resources("local")["budget"]
+    assert local.backend == "local" and local.root == str(tmp_path / "state" / "budget")
+    assert isinstance(local.get_budget(), LocalBudget)
+    monkeypatch.setenv("FLEET_BUDGET_POSTGRES_URL", PG_DSN.format(db=db))
+    assert _budget("prod").backend == "postgres"  # the S3 store needs more to build whole
+    prod = HostBudgetResource(backend="postgres", postgres_url=PG_DSN.format(db=db))
+    assert isinstance(prod.get_budget(), PostgresBudget)
+    monkeypatch.setenv("FLEET_BUDGET_MAX_WAIT", "soon")
+    with pytest.raises(ConfigError, match="FLEET_BUDGET_MAX_WAIT='soon'"):
+        settings.budget()
+    monkeypatch.delenv("FLEET_BUDGET_MAX_WAIT")
+    monkeypatch.setenv("FLEET_BUDGET_BACKOFF_CAP", "0.5")
+    with pytest.raises(ConfigError, match="FLEET_BUDGET_BACKOFF_CAP"):
+        settings.budget()
+    with pytest.raises(dg.Failure, match="use 'local' or 'postgres'"):
+        HostBudgetResource(backend="redis").get_budget()
+
