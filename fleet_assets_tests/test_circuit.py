@@ -1,11 +1,14 @@
-"""lib/circuit.py: the circuit state as a pure function of check evaluations and resets."""
+"""The circuit: lib/circuit.py's pure rules, and state/circuit.py's events in an instance."""
 
 from __future__ import annotations
 
+import dagster as dg
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fleet_assets.automation.partitions import TARGETS_PARTITIONS
 from fleet_assets.lib.circuit import CLOSED, HALF_OPEN, OPEN, Evaluation, Reset, derive, refusal
+from fleet_assets.state import circuit
 
 
 def ev(storage_id, passed, partition="2025-06-10|shop", severity="ERROR", check="schema_drift"):
@@ -76,3 +79,31 @@ def test_open_iff_an_error_failed_after_the_last_reset(verdicts, reset_at):
     if state.status != OPEN:
         expected = CLOSED if reset is None or any(e.passed for e in after) else HALF_OPEN
         assert state.status == expected
+
+
+def test_the_instance_circuit_records_only_the_verdicts_that_matter():
+    """state/circuit.py: trips always, passes only when they can change something."""
+    def verdict(instance, date, passed, severity="ERROR", check="schema_drift"):
+        return circuit.record_verdict(instance.report_runless_asset_event, instance,
+                                      f"{date}|shop", check, passed, severity, "summary")
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(TARGETS_PARTITIONS, ["shop", "news"])
+        assert verdict(instance, "2025-06-09", True) is None  # closed, clean: nothing written
+        assert verdict(instance, "2025-06-09", False, severity="WARN") is None
+        assert circuit.circuit_events(instance) == {}
+        assert verdict(instance, "2025-06-10", False) == "trip"
+        assert verdict(instance, "2025-06-11", True) == "pass"  # while open: kept, not closing
+        assert circuit.circuit_state(instance, "shop").status == OPEN
+        assert circuit.circuit_states(instance, ["shop", "news"])["news"].status == CLOSED
+        assert [e.check for e in circuit.failed_checks(instance, "2025-06-10|shop")] == ["schema_drift"]
+        assert circuit.reset_circuit(instance, "shop", by="test").status == HALF_OPEN
+        assert verdict(instance, "2025-06-12", True) == "pass"  # the probe closes it
+        state = circuit.circuit_state(instance, "shop")
+        assert state.status == CLOSED and "2025-06-12|shop" in state.reason
+        # closed again, the drifted day re-materialized with fixed rules: its pass clears it
+        assert verdict(instance, "2025-06-10", True) == "pass"
+        assert circuit.failed_checks(instance, "2025-06-10|shop") == []
+        assert verdict(instance, "2025-06-13", True) is None
+        assert [e.kind for e in circuit.circuit_events(instance)["shop"]] == [
+            "trip", "pass", "reset", "pass", "pass"]

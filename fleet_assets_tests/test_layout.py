@@ -94,16 +94,9 @@ def test_readme_layout_names_every_module():
 
 TESTS = Path(__file__).parent
 
-# Modules without a test file of their own, each with the reason. Keep it short: a module that
-# gets its own test file must leave the list (the test fails until it does).
+# Modules without a test file of their own, each with the reason (none today). Keep it short:
+# a module that gets its own test file must leave the list (the test fails until it does).
 NO_MODULE_TEST: dict[str, str] = {}
-
-# Not yet tested on their own (issue 13): this list only shrinks. A module that gets its own
-# test file must leave it (the stale-entry test below fails until it does).
-NOT_YET = {
-    "fleet_assets.state.circuit",
-    "fleet_assets.state.recovery",
-}
 
 
 def _test_files_for(name: str) -> list[Path]:
@@ -133,10 +126,10 @@ _BASENAMES = [n.rsplit(".", 1)[-1] for n in _tested_modules()]
 
 def test_every_module_has_its_own_test_file():
     missing = [n for n in _tested_modules()
-               if n not in NO_MODULE_TEST and n not in NOT_YET and not _covered_by_own_test(n)]
+               if n not in NO_MODULE_TEST and not _covered_by_own_test(n)]
     assert missing == []
 
 
 def test_the_exception_list_names_only_modules_still_without_a_test():
-    stale = [n for n in [*NO_MODULE_TEST, *NOT_YET] if n not in MODULES or _covered_by_own_test(n)]
+    stale = [n for n in NO_MODULE_TEST if n not in MODULES or _covered_by_own_test(n)]
     assert stale == []

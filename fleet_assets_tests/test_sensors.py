@@ -124,6 +124,10 @@ def failing_env(fleet_env, sandbox, tmp_path, monkeypatch):
     retry = {"A": {"max_attempts": 1, "base_seconds": 0.2, "cap_seconds": 0.2},
              "B": {"max_attempts": 1, "base_seconds": 0.2, "cap_seconds": 0.2}}
     monkeypatch.setenv("FLEET_TARGETS", str(_targets_file(tmp_path, retry=retry)))
+    # The fleet-wide host backoff closes jobs after 5 failures in a row: keep it as short as
+    # the class backoff, so the recovery run (real clock) is not refused by a closed host.
+    monkeypatch.setenv("FLEET_BUDGET_BACKOFF_BASE", "0.2")
+    monkeypatch.setenv("FLEET_BUDGET_BACKOFF_CAP", "0.2")
     sandbox.set_faults({"transient_rate": 1.0, "only_targets": ["jobs"]})
     return sandbox
 
