@@ -40,7 +40,7 @@ def _progress(run, n: int, total: int) -> None:
             detail += f" {label}={int(run.metadata[key])}"
     if not run.success:
         detail += f"  {run.error[:200]}"
-    print(f"  [{n:>3}/{total}] {status} {run.stage:<9} {run.target:<8} {run.date}{detail}",
+    print(f"  [{n:>3}/{total}] {status} {run.stage:<16} {run.target:<8} {run.date}{detail}",
           flush=True)
 
 
@@ -67,10 +67,10 @@ def run(args: argparse.Namespace) -> int:
               f"{' (registered ' + ', '.join(added) + ')' if added else ''}")
         print(f"  dates:   {dates[0]} .. {dates[-1]}")
         pairs = [(d, t) for t in names for d in dates]
-        print(f"  {len(pairs)} partitions: ingest (raw_pages -> extracted_records), then "
-              f"daily_aggregates as each day's inputs are in; {args.workers} runs at once")
-        ingest, aggregate = materialize_fleet(pairs, workers=args.workers, on_done=_progress)
-    new_objects = sum(int(r.metadata.get("raw_pages.newly_stored", 0)) for r in ingest)
+        print(f"  {len(pairs)} partitions: raw_pages -> extracted_records -> daily_aggregates, "
+              f"one run each where the day before is in; {args.workers} runs at once")
+        runs = materialize_fleet(pairs, workers=args.workers, on_done=_progress)
+    new_objects = sum(int(r.metadata.get("raw_pages.newly_stored", 0)) for r in runs)
     print(f"\nstored {new_objects} new raw object(s) (a page is stored once: a re-run stores 0)")
     warehouse = build_resources()["warehouse"]
     warehouse.ensure_views(targets.values())
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"  {'target':<10}{'days':>6}{'records':>10}{'aggregate rows':>16}")
     for target, days, records, aggs in rows:
         print(f"  {target:<10}{days:>6}{records:>10}{aggs:>16}")
-    failed = [r for r in [*ingest, *aggregate] if not r.success]
+    failed = [r for r in runs if not r.success]
     if failed:
         print(f"\n{len(failed)} partition run(s) failed, each with its reason above")
     print(NEXT_STEPS.format(date=dates[-1]))

@@ -2,9 +2,9 @@
 
 Used by ``fleet demo`` and the tests: each partition is one run (``dg.materialize`` in a
 worker process), so runs of different partitions proceed concurrently, as they do when the
-daemon launches them. ``materialize_fleet`` runs ingest and aggregates through one pool of
-workers (each imports the code location once) and starts a day's aggregate as soon as its
-inputs are in (its own ingest and the day before's), instead of after every ingest.
+daemon launches them. ``materialize_fleet`` (``fleet demo``) runs ingest and aggregates
+through one pool of workers (each imports the code location once), in one run per partition
+wherever the day before is already ingested.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ def materialize_partition(date: str, target: str, selection: Sequence[str],
         if user is not None and event.step_key:
             _numbers(metadata, event.step_key, user.metadata)
     error = "" if result.success else failure_reason(result.all_events)
-    stage = {INGEST: "ingest", AGGREGATE: "aggregate"}.get(tuple(selection), "+".join(selection))
+    stage = {INGEST: "ingest", AGGREGATE: "aggregate", INGEST + AGGREGATE: "ingest+aggregate"
+             }.get(tuple(selection), "+".join(selection))
     return PartitionRun(date, target, result.success, result.run_id, metadata, error, stage)
 
 
@@ -151,54 +152,64 @@ def materialize_fleet(
     partitions: Iterable[tuple[str, str]],
     workers: int = 2,
     on_done: Callable[[PartitionRun, int, int], None] | None = None,
-) -> tuple[list[PartitionRun], list[PartitionRun]]:
-    """Ingest every (date, target), then aggregate each one that succeeded: (ingest, aggregate).
+) -> list[PartitionRun]:
+    """Ingest and aggregate every (date, target) in as few runs as the inputs allow.
 
-    A day's ``daily_aggregates`` compares with the day before's records, so it is submitted
-    once its own ingest succeeded and the day before's ingest (if in this batch) finished,
-    exactly the inputs it would see had every ingest run first. One pool serves both stages.
+    A day's ``daily_aggregates`` compares with the day before's records, so it may run only
+    once the day before's ingest (if in this batch) has finished: exactly the inputs it would
+    see had every ingest run first. A partition whose day before is done (or not in the
+    batch) gets one run for both stages; the others ingest now and aggregate in a second run
+    when ready. Partitions go in date order, so with a worker per target each target's days
+    chain into one run each. A failed ingest is not aggregated.
     """
-    todo = list(partitions)
-    asked = set(todo)
+    queue = sorted(dict.fromkeys(partitions), key=lambda p: (p[0], p[1]))
+    asked = set(queue)
     env = {k: v for k, v in os.environ.items() if k.startswith(("FLEET_", "DAGSTER_"))}
-    ingested: dict[tuple[str, str], PartitionRun] = {}
-    ingest: list[PartitionRun] = []
-    aggregate: list[PartitionRun] = []
-    total = [len(todo)]
+    ingested: set[tuple[str, str]] = set()
+    waiting: list[tuple[str, str]] = []  # ingested, aggregate not yet run
+    runs: list[PartitionRun] = []
+    total = [len(queue)]
 
-    def before(pair: tuple[str, str]) -> tuple[str, str]:
-        return ((dt.date.fromisoformat(pair[0]) - dt.timedelta(days=1)).isoformat(), pair[1])
-
-    def ready(pair: tuple[str, str]) -> bool:
-        run = ingested.get(pair)
-        return run is not None and run.success and (before(pair) not in asked
-                                                     or before(pair) in ingested)
+    def before_done(pair: tuple[str, str]) -> bool:
+        day_before = ((dt.date.fromisoformat(pair[0]) - dt.timedelta(days=1)).isoformat(), pair[1])
+        return day_before not in asked or day_before in ingested
 
     # One run at a time gains nothing from worker processes: run in this process, which has
     # imported the code location already (a spawned worker costs seconds of imports).
-    inline = workers <= 1 or len(todo) <= 1
-    pool = _Inline() if inline else ProcessPoolExecutor(
-        max_workers=min(workers, len(todo)), mp_context=get_context("spawn"))
+    slots = 1 if workers <= 1 or len(queue) <= 1 else min(workers, len(queue))
+    pool = _Inline() if slots == 1 else ProcessPoolExecutor(
+        max_workers=slots, mp_context=get_context("spawn"))
+    in_flight: dict[Future, tuple[tuple[str, ...], tuple[str, str]]] = {}
     with pool as ex:
-        pending: dict[Future, tuple[str, tuple[str, str]]] = {
-            ex.submit(materialize_partition, d, t, INGEST, env): ("ingest", (d, t))
-            for d, t in todo}
-        submitted: set[tuple[str, str]] = set()
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+        while queue or waiting or in_flight:
+            while len(in_flight) < slots:
+                ready = next((p for p in waiting if before_done(p)), None)
+                pick = next((p for p in queue if before_done(p)), None)
+                if ready is not None:
+                    waiting.remove(ready)
+                    selection, pair = AGGREGATE, ready
+                elif pick is not None:
+                    queue.remove(pick)
+                    selection, pair = INGEST + AGGREGATE, pick
+                elif queue:
+                    selection, pair = INGEST, queue.pop(0)
+                    total[0] += 1  # its aggregate is a run of its own
+                else:
+                    break
+                fut = ex.submit(materialize_partition, *pair, selection, env)
+                in_flight[fut] = (selection, pair)
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for fut in finished:
-                stage, pair = pending.pop(fut)
+                selection, pair = in_flight.pop(fut)
                 run = fut.result()
-                (ingest if stage == "ingest" else aggregate).append(run)
-                if stage == "ingest":
-                    ingested[pair] = run
-                    total[0] += run.success
+                runs.append(run)
+                if selection != AGGREGATE:
+                    ingested.add(pair)
+                if selection == INGEST:
+                    if run.success:
+                        waiting.append(pair)
+                    else:
+                        total[0] -= 1  # a failed ingest is not aggregated
                 if on_done:
-                    on_done(run, len(ingest) + len(aggregate), total[0])
-            for pair in todo:
-                if pair not in submitted and ready(pair):
-                    submitted.add(pair)
-                    fut = ex.submit(materialize_partition, *pair, AGGREGATE, env)
-                    pending[fut] = ("aggregate", pair)
-    key = lambda r: (r.target, r.date)  # noqa: E731
-    return sorted(ingest, key=key), sorted(aggregate, key=key)
+                    on_done(run, len(runs), total[0])
+    return sorted(runs, key=lambda r: (r.target, r.date, r.stage))
