@@ -23,7 +23,7 @@ from fleet_assets.lib.extract import decode_html, extract_record
 from fleet_assets.lib.failures import B, ErrorKind, FetchOutcome, Taxonomy
 from fleet_assets.lib.http.fetcher import FetchSettings, HttpFetcher
 from fleet_assets.lib.store.local import LocalObjectStore
-from fleet_assets.lib.targets import parse_targets
+from fleet_assets.lib.targets import TargetConfigError, load_targets, parse_targets
 
 DATE = "2025-06-10"
 Reply = tuple[int, list[tuple[str, str]], bytes]
@@ -332,3 +332,45 @@ def test_listing_links_to_an_allowed_origin_on_another_host_are_fetched(site, tm
         "politeness": {"obey_robots": False}}]})["t"]
     result = crawl(store, target)
     assert [(e.url, e.status) for e in result.entries] == [(other + "/item", mf.STORED)]
+
+
+# -- targets.yaml cases beyond docs/bad-input.md ------------------------------------------------
+GOOD_YAML = """targets:
+  - name: shop
+    urls: ["http://127.0.0.1:8787/x/{date}"]
+    record: {fields: {sku: {css: span.sku}}, required: [sku]}
+"""
+
+
+def _load_error(tmp_path, text: str | bytes) -> str:
+    path = tmp_path / "targets.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(TargetConfigError) as caught:
+        load_targets(path)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(("typo", "where"), [
+    ("{data}", "urls[0]"), ("{Date}", "urls[0]"), ("{ date }", "urls[0]")])
+def test_a_placeholder_typo_is_refused_not_fetched_literally_every_day(tmp_path, typo, where):
+    message = _load_error(tmp_path, GOOD_YAML.replace("{date}", typo))
+    assert f"'shop'.{where}" in message and typo in message and "{date}" in message
+
+
+def test_a_placeholder_typo_in_a_listing_start_url_is_refused(tmp_path):
+    text = GOOD_YAML.replace('urls: ["http://127.0.0.1:8787/x/{date}"]',
+                             'listing: {start_url: "http://h.test/${FLEET_Q:-c}/{data}", '
+                             'link: {css: a}}')
+    message = _load_error(tmp_path, text)
+    assert "listing.start_url" in message and "{data}" in message and "FLEET_Q" not in message
+
+
+def test_env_defaults_and_date_are_not_placeholder_typos(tmp_path):
+    path = tmp_path / "targets.yaml"
+    path.write_text(GOOD_YAML.replace("http://127.0.0.1:8787", "${FLEET_Q_HOST:-http://h.test}"))
+    assert load_targets(path)["shop"].urls_for(DATE) == [f"http://h.test/x/{DATE}"]
+
+
+def test_a_nul_byte_and_tabs_are_named_errors_not_tracebacks(tmp_path):
+    assert "control character" in _load_error(tmp_path, GOOD_YAML.replace("shop", "sh\0op"))
+    assert "indent with spaces" in _load_error(tmp_path, GOOD_YAML.replace("  - name", "\t- name"))
