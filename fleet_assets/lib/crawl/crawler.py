@@ -130,7 +130,7 @@ class PartitionCrawler:
                 fresh = [f.result() for f in fetches.values()]
         finally:
             self.budget.flush()  # leases kept for reuse go back to the fleet
-        offsite = len(discovery.urls) - len(carried) - len(fetches)
+        offsite = discovery.offsite + len(discovery.urls) - len(carried) - len(fetches)
         if offsite:
             self._tally.outcomes["offsite_links"] += offsite
         if self.progress is not None:
