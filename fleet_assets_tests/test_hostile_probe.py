@@ -374,3 +374,19 @@ def test_env_defaults_and_date_are_not_placeholder_typos(tmp_path):
 def test_a_nul_byte_and_tabs_are_named_errors_not_tracebacks(tmp_path):
     assert "control character" in _load_error(tmp_path, GOOD_YAML.replace("shop", "sh\0op"))
     assert "indent with spaces" in _load_error(tmp_path, GOOD_YAML.replace("  - name", "\t- name"))
+
+
+# -- robots.txt as real sites write it ------------------------------------------------------------
+def test_robots_rules_with_raw_utf8_or_encoded_letters_match_the_request_path(site, tmp_path):
+    site.routes["/robots.txt"] = html("User-agent: *\nDisallow: /caf\u00e9\nDisallow: /priv%61te\n"
+                                      .encode(), "text/plain")
+    paths = ["/caf%C3%A9/1", "/private/2", "/open/3"]
+    for p in paths:
+        site.routes[p] = html(REAL)
+    target = parse_targets({"targets": [{"name": "t", "urls": [site.base + p for p in paths],
+                                         "record": RECORD}]})["t"]
+    result = crawl(LocalObjectStore(tmp_path), target)
+    status = {e.url.removeprefix(site.base): e.status for e in result.entries}
+    assert status == {"/caf%C3%A9/1": mf.DISALLOWED, "/private/2": mf.DISALLOWED,
+                      "/open/3": mf.STORED}
+    assert site.hits["/caf%C3%A9/1"] == site.hits["/private/2"] == 0
