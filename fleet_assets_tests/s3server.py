@@ -133,3 +133,15 @@ def s3_client(server: S3Server, max_attempts: int = 2):
         config=Config(retries={"max_attempts": max_attempts, "mode": "standard"},
                       connect_timeout=2, read_timeout=10),
     )
+
+
+def fresh_s3_store(server: S3Server, prefix: str = "fleet/"):
+    """An ``S3ObjectStore`` on a new bucket of ``server`` (tests never share a bucket)."""
+    import uuid
+
+    from fleet_assets.lib.store.s3 import S3ObjectStore
+
+    client = s3_client(server)
+    bucket = f"fleet-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    return S3ObjectStore(client=client, bucket=bucket, prefix=prefix)

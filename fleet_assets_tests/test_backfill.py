@@ -13,7 +13,8 @@ def test_date_range_is_inclusive():
 
 @pytest.mark.parametrize("start, end, message", [
     ("2025-06-12", "2025-06-10", "before --from 2025-06-12; swap them"),
-    ("2024-12-31", "2025-01-02", "before the first partition 2025-01-01"),
+    ("2024-12-31", "2025-01-02", "before the first partition 2025-01-01; start at 2025-01-01, "
+                                  "or set FLEET_START_DATE"),
     ("2025-06-10", "2999-01-01", "not a complete day yet"),
     ("June 10", "2025-06-12", "write dates as YYYY-MM-DD"),
 ])

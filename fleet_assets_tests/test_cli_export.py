@@ -34,3 +34,11 @@ def test_export_filters_rows(fleet_env, sandbox, tmp_path, capsys):
     assert len(rows) == 15 and {r["target"] for r in rows} == {"jobs"}
     assert cli.main(["export", "records", "-o", str(tmp_path / "none.parquet"), "--target", "shop"]) == 0
     assert pq.read_table(tmp_path / "none.parquet").num_rows == 0
+
+
+def test_export_refuses_a_reversed_range_before_writing(fleet_env, tmp_path, capsys):
+    out = tmp_path / "r.csv"
+    assert cli.main(["export", "records", "--format", "csv", "-o", str(out),
+                     "--from", "2025-06-12", "--to", "2025-06-10"]) == 2
+    assert "--from 2025-06-12 is after --to 2025-06-10" in capsys.readouterr().err
+    assert not out.exists()

@@ -24,6 +24,15 @@ def test_help_shows_defaults(capsys):
     assert "(default: None)" not in out
 
 
+def test_help_of_a_flag_shows_no_default(capsys):
+    """`fleet backfill --help` said `--no-wait ... (default: True)`: the flag is off by default."""
+    with pytest.raises(SystemExit):
+        cli.main(["backfill", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default: True)" not in out and "(default: False)" not in out
+    assert "(default: 3600)" in out
+
+
 def test_every_command_is_registered():
     sub = next(a for a in cli.build_parser()._actions if a.dest == "command")
     assert {"sandbox", "demo", "status", "sql", "export", "parse", "check", "verify", "backfill",

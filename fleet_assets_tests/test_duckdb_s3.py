@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import uuid
 
 import duckdb
 import pyarrow as pa
@@ -11,8 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from fleet_assets.lib.store import duckdb_s3 as s3duck
-from fleet_assets.lib.store.s3 import S3ObjectStore
-from fleet_assets_tests.s3server import S3Server, s3_client
+from fleet_assets_tests.s3server import S3Server, fresh_s3_store
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +21,7 @@ def server():
 
 @pytest.fixture
 def store(server):
-    client = s3_client(server)
-    bucket = f"fleet-{uuid.uuid4().hex[:12]}"
-    client.create_bucket(Bucket=bucket)
-    return S3ObjectStore(client=client, bucket=bucket, prefix="fleet/")
+    return fresh_s3_store(server)
 
 
 def _parquet(rows):

@@ -113,7 +113,7 @@ def test_body_shorter_than_content_length_is_transient():
     b"<title>Just a moment...</title><script src='/cdn-cgi/challenge-platform/h/b'></script>",
     b"<form id='challenge-form' action='/?__cf_chl_f_tk=x'>",
     b"<HTML><HEAD><TITLE>Access Denied</TITLE></HEAD><BODY>You don't have permission</BODY>",
-    b"<h1>Access denied</h1>",
+    b"<h1>Access denied</h1> You don't have permission to access this server",
 ])
 def test_captcha_and_block_pages_with_200_are_environmental(body):
     assert failure_of(response(200, body=body)) == B

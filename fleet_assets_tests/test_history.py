@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import warnings
 
 import dagster as dg
 import yaml
@@ -110,3 +111,14 @@ def test_the_snapshot_reads_only_what_is_new_and_equals_the_full_fold(tmp_path):
             ("2025-06-11", "success", 0), ("2025-06-10", "success", 1)]
         store.put(history.SNAPSHOT_KEY, b"not json")  # unreadable: rebuilt, never an error
         assert history.observations(instance, ["shop"], store=store) == second
+
+
+def test_reading_the_history_warns_nothing(tmp_path):
+    """`fleet status` printed Dagster's "Use fetch_observations" UserWarning on every call."""
+    with dg.instance_for_test() as instance:
+        _attempt(instance, "raw_pages", "2025-06-10", "success", {"ledger_ok": 3})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            obs = history.observations(instance, ["shop"], store=LocalObjectStore(tmp_path))
+        assert [o.date for o in obs["shop"]] == ["2025-06-10"]
+        assert [str(w.message) for w in caught] == []

@@ -25,7 +25,7 @@ def _blocked(body: str) -> bool:
     "<div id=captcha-challenge>",
     '<div id = "captcha-challenge">',
     "<title>Access Denied</title>",
-    "<h1>Access Denied</h1>",
+    "<H1>Access Denied</H1>\n \nYou don't have permission to access \"http&#58;&#47;&#47;x\"",
     "Our systems have detected unusual traffic from your computer network.",
     "<TITLE>Verify you are human</TITLE>",
 ])

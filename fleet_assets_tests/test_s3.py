@@ -1,22 +1,25 @@
-"""S3ObjectStore against a real S3-compatible server (moto) on loopback."""
+"""S3ObjectStore against a real S3-compatible server (moto) on loopback.
+
+The behaviour every store shares is in contract/test_stores.py; here what only S3 does:
+conditional PUTs (412, 409), prefixes, pagination, unchanged bytes not rewritten, errors.
+"""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-import threading
-import uuid
 
 import pytest
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.failures import ConfigError
-from fleet_assets.lib.store.base import CorruptObject, ObjectMissing, ObjectStore, StoreError
+from fleet_assets.lib.store.base import CorruptObject, StoreError
 from fleet_assets.lib.store.integrity import read_page
 from fleet_assets.lib.store.s3 import S3ObjectStore, StoreConfigError
 from fleet_assets.lib.store.scan import scan
-from fleet_assets_tests.s3server import S3Server, s3_client
+from fleet_assets_tests.s3server import S3Server, fresh_s3_store, s3_client
+from fleet_assets_tests.together import run_together
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +30,9 @@ def server():
 
 @pytest.fixture
 def store(server):
-    client = s3_client(server)
-    bucket = f"fleet-{uuid.uuid4().hex[:12]}"
-    client.create_bucket(Bucket=bucket)
+    store = fresh_s3_store(server)
     server.reset()
-    return S3ObjectStore(client=client, bucket=bucket, prefix="fleet/")
-
-
-def test_s3_store_is_an_object_store(store):
-    assert isinstance(store, ObjectStore)
+    return store
 
 
 def test_put_if_absent_writes_once_and_412_means_already_there(store, server):
@@ -55,21 +52,9 @@ def test_keys_land_under_the_prefix_and_uri_names_them(store):
         f"s3://{store.bucket}/fleet/tables/records/shop/2025-06-10.parquet")
 
 
-def test_concurrent_put_if_absent_is_won_by_exactly_one_writer(store, server):
-    wins, barrier = [], threading.Barrier(12)
-
-    def put(i):
-        barrier.wait()
-        if store.put_if_absent("raw/k", f"writer {i}".encode()):
-            wins.append(i)
-
-    threads = [threading.Thread(target=put, args=(i,)) for i in range(12)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(wins) == 1
-    assert store.get("raw/k") == f"writer {wins[0]}".encode()
+def test_concurrent_writers_each_send_a_conditional_put_and_the_server_decides(store, server):
+    won = run_together(12, lambda i: store.put_if_absent("raw/k", f"writer {i}".encode()))
+    assert won.count(True) == 1
     # every writer really sent its conditional PUT: the server's condition decided, not a pre-check
     assert len(server.puts("/raw/k")) == 12
 
@@ -101,17 +86,6 @@ def test_put_replaces_and_identical_bytes_are_not_rewritten(store, server):
     before = len(server.puts())
     store.put("tables/t.parquet", b"new")
     assert len(server.puts()) == before
-
-
-def test_get_exists_delete_and_missing(store):
-    with pytest.raises(ObjectMissing):
-        store.get("raw/none")
-    assert not store.exists("raw/none")
-    store.put("raw/x", b"1")
-    assert store.exists("raw/x")
-    store.delete("raw/x")
-    store.delete("raw/x")
-    assert not store.exists("raw/x")
 
 
 def test_list_is_paginated_sorted_and_scoped(store, server):

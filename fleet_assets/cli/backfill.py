@@ -79,7 +79,8 @@ def date_range(start: str, end: str, earliest: str) -> list[str]:
     if last < first:
         raise BackfillError(f"--to {end} is before --from {start}; swap them")
     if first < dt.date.fromisoformat(earliest):
-        raise BackfillError(f"--from {start} is before the first partition {earliest}")
+        raise BackfillError(f"--from {start} is before the first partition {earliest}; start at "
+                            f"{earliest}, or set FLEET_START_DATE to an earlier day")
     newest = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     if last > newest:
         raise BackfillError(f"--to {end} is not a complete day yet; the newest partition is {newest}")

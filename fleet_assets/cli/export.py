@@ -35,6 +35,11 @@ def run(args: argparse.Namespace) -> int:
 
     targets = configured_targets()
     require_targets(args.target or (), targets)
+    start = parse_date(args.start, "--from") if args.start else None
+    end = parse_date(args.end, "--to") if args.end else None
+    if start and end and start > end:
+        # Otherwise an empty file and exit 0: the swapped range looks like missing data.
+        raise CliError(f"--from {start} is after --to {end}: give the earlier date to --from")
     ext, options = FORMATS[args.format]
     output = Path(args.output or f"{args.table}.{ext}").resolve()
     warehouse = build_resources()["warehouse"]
@@ -52,12 +57,12 @@ def run(args: argparse.Namespace) -> int:
         if args.target:
             where.append(f"target IN ({', '.join('?' for _ in args.target)})")
             params += args.target
-        if args.start:
+        if start:
             where.append("date >= ?")
-            params.append(parse_date(args.start, "--from"))
-        if args.end:
+            params.append(start)
+        if end:
             where.append("date <= ?")
-            params.append(parse_date(args.end, "--to"))
+            params.append(end)
         if where and not {"target", "date"} <= columns:
             raise CliError(f"{args.table} has no target/date columns to filter on")
         # The table name is one of the warehouse's own (checked above); values are parameters.

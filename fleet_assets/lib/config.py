@@ -128,7 +128,11 @@ def read_yaml(path: str | Path, *, missing_hint: str = "") -> Any:
         line = raw[: exc.start].count(b"\n") + 1
         raise TargetConfigError(f"{p}: line {line}: byte {raw[exc.start]:#04x} is not UTF-8; "
                                 "save the file as UTF-8", str(p)) from None
-    loader = yaml.SafeLoader(text.removeprefix("\ufeff"))
+    try:  # the reader refuses control characters (a NUL) as soon as it is built
+        loader = yaml.SafeLoader(text.removeprefix("\ufeff"))
+    except yaml.YAMLError as exc:
+        raise TargetConfigError(f"{p}: not valid YAML: {exc}; remove the control character",
+                                str(p)) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -139,7 +143,8 @@ def read_yaml(path: str | Path, *, missing_hint: str = "") -> Any:
                                      for q in problems], str(p))
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
-        raise TargetConfigError(f"{p}: not valid YAML: {exc}", str(p)) from None
+        tab = "; indent with spaces, YAML does not allow tabs" if "'\\t'" in str(exc) else ""
+        raise TargetConfigError(f"{p}: not valid YAML: {exc}{tab}", str(p)) from None
     except RecursionError:
         raise TargetConfigError(f"{p}: nested too deeply to read; flatten the document",
                                 str(p)) from None

@@ -8,6 +8,9 @@ Decoding follows a browser (WHATWG order, as Scrapy does through w3lib's
 ``html_to_unicode``): a byte-order mark, then the HTTP ``Content-Type`` charset, then
 ``<meta charset>`` / ``http-equiv``, then detection (strict UTF-8, else cp1252). The
 encoding used is reported (``Extraction.encoding``) so each page says how it was read.
+Two WHATWG rules w3lib does not apply are added here: the label ``utf-16`` (no BOM) means
+UTF-16LE, not big-endian; and a ``<meta>`` naming UTF-16 means UTF-8 (a <meta> that could
+be read as ASCII cannot be in UTF-16).
 
 URLs: links, next pages, ``type: url`` fields and link attributes (``href``, ``src``, ...)
 resolve against the page's own URL, which is the URL *after redirects* the caller passes
@@ -28,7 +31,12 @@ from urllib.parse import urljoin, urlsplit
 from cssselect import SelectorError
 from lxml import etree, html
 from lxml.cssselect import CSSSelector
-from w3lib.encoding import html_to_unicode
+from w3lib.encoding import (
+    html_body_declared_encoding,
+    html_to_unicode,
+    http_content_type_encoding,
+    read_bom,
+)
 
 from fleet_assets.lib.targets import FieldRule, RecordRules, Selector
 
@@ -95,9 +103,24 @@ def _detect(body: bytes) -> str:
     return "utf-8"
 
 
+def _utf16_rules(body: bytes, content_type: str | None) -> str | None:
+    """The Content-Type w3lib should see once the WHATWG UTF-16 rules are applied."""
+    if read_bom(body)[0]:
+        return content_type  # a BOM wins over everything, w3lib already does that
+    header = http_content_type_encoding(content_type)
+    if header is not None:
+        # WHATWG's "utf-16" label is UTF-16LE; w3lib decodes it as big-endian.
+        return "text/html; charset=utf-16-le" if header == "utf-16" else content_type
+    meta = html_body_declared_encoding(body)
+    if meta is not None and codecs.lookup(meta).name.startswith("utf-16"):
+        return "text/html; charset=utf-8"
+    return content_type
+
+
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """``(encoding, text)``: BOM, then the HTTP charset, then <meta>, then detection."""
-    encoding, text = html_to_unicode(content_type, body, auto_detect_fun=_detect)
+    encoding, text = html_to_unicode(_utf16_rules(body, content_type), body,
+                                     auto_detect_fun=_detect)
     if (codecs.lookup(encoding).name == "utf-8" and "\ufffd" in text
             and not body.startswith(codecs.BOM_UTF8) and _detect(body) != "utf-8"):
         # The one lie servers commonly tell: "utf-8" over Latin-1 bytes. Other declared
@@ -254,7 +277,9 @@ def extract_links(body: bytes, sel: Selector, base_url: str, limit: int = 100_00
 
 
 def links_from(page: Page, sel: Selector, limit: int = 100_000,
-               hosts: Iterable[str] | None = None) -> list[str]:
+               hosts: Iterable[str] | None = None, any_host: bool = False) -> list[str]:
+    """``extract_links`` on a parsed page; ``any_host`` keeps every http(s) link, for a caller
+    that checks each one against the target's origins itself (the listing walk)."""
     base = page.base_url or ""
     page_host = urlsplit(page.root.getroottree().docinfo.URL or base).hostname
     allowed = {h.lower() for h in hosts} if hosts is not None else {page_host}
@@ -271,7 +296,7 @@ def links_from(page: Page, sel: Selector, limit: int = 100_000,
         else:
             raw = node.get("href") if hasattr(node, "get") else None
         url = absolute_url(raw, base)
-        if url is not None and urlsplit(url).hostname in allowed:
+        if url is not None and (any_host or urlsplit(url).hostname in allowed):
             out.setdefault(url, None)
         if len(out) >= limit:
             break

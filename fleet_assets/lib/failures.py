@@ -54,7 +54,7 @@ Exceptions (callers branch on the class, never on the message)::
      ├── BodyTooLarge                a body passed the cap; the fetcher reports ``too_large``
      ├── BadURL                      no http(s) URL, or a trick; a ValueError; ``invalid_url``
      ├── Offsite                     outside the target's origins or a refused address: ``offsite``
-     ├── HostDeferred                the host's shared budget has no room soon (``crawl/crawler.py``)
+     ├── HostDeferred                the host's shared budget has no room soon (``crawl/route.py``)
      ├── CliError                    bad command-line input; ``fleet`` prints it (``cli/common.py``)
      │    └── BackfillError          a backfill could not be launched or followed
      └── FetchFailed(failure_class, reason)

@@ -8,6 +8,12 @@ replaceable per target (``taxonomy: {captcha_markers: [...], captcha_patterns: [
 - ``DEFAULT_CAPTCHA_PATTERNS``: regular expressions, matched case-insensitively.
 
 The bare word "captcha" is not a default: real pages carry reCAPTCHA widgets in their forms.
+A marker must not match an ordinary page, since a B page is never stored: a false match
+loses the item, while a wall no marker knows is still caught by the suspect refetch. So no
+marker is a vendor script that the vendor also injects into ordinary pages (Cloudflare's
+``/cdn-cgi/challenge-platform/scripts/jsd/``, Imperva's ``/_Incapsula_Resource?SWJIYLWA=``),
+and a title pattern matches a title that is the wall's whole title, not one that starts
+with its words ("One More Step: a memoir").
 Reads no settings.
 """
 
@@ -16,12 +22,14 @@ Reads no settings.
 # ordinary form is not a block, nor is a page that mentions "captcha" (a "Captcha kit"
 # product). A wall nobody listed is caught by the suspect refetch (``crawl/crawler.py``).
 DEFAULT_CAPTCHA_MARKERS = (
-    # Cloudflare managed challenge / "Just a moment..." / "Attention Required!"
-    "/cdn-cgi/challenge-platform", "cf-chl", "cf_chl_", "cf-browser-verification",
+    # Cloudflare managed challenge / "Just a moment..." / "Attention Required!" (not the
+    # bare /cdn-cgi/challenge-platform: its jsd script is injected into ordinary pages)
+    "cf-chl", "cf_chl_", "cf-browser-verification",
     # Akamai Bot Manager challenge and its "Access Denied" reference page
     "/_sec/cp_challenge/", "sec-if-cpt-container", "errors.edgesuite.net",
-    # Imperva / Incapsula
-    "_incapsula_resource", "incapsula incident id",
+    "errors&#46;edgesuite&#46;net",  # as the wall writes it
+    # Imperva / Incapsula: the wall's iframe (the SWJIYLWA script is on ordinary pages too)
+    "_incapsula_resource?cwudnsai=", "incapsula incident id",
     # DataDome (its captcha is served from captcha-delivery.com)
     "captcha-delivery.com",
     # PerimeterX / HUMAN "Press & Hold"
@@ -32,11 +40,14 @@ DEFAULT_CAPTCHA_MARKERS = (
 DEFAULT_CAPTCHA_PATTERNS = (
     # the sandbox's own wall, whatever the quoting
     r"""id\s*=\s*["']?captcha-challenge""",
-    # a <title> that *is* a challenge (hCaptcha and reCAPTCHA walls, generic walls)
+    # Cloudflare's challenge script (not its jsd script, which ordinary pages carry)
+    r"/cdn-cgi/challenge-platform/(h/\w+/)?orchestrate/",
+    # a <title> that *is* a challenge, whole (hCaptcha and reCAPTCHA walls, generic walls)
     r"<title[^>]*>\s*(just a moment|attention required|verify you are (a )?human|"
     r"please verify you are (a )?human|are you a (robot|human)|human verification|"
-    r"pardon our interruption|one more step)",
-    r"<title[^>]*>\s*access denied\s*(\|[^<]*)?</title>",
-    r"<h1[^>]*>\s*access denied\s*</h1>",
+    r"pardon our interruption|one more step)\s*(?:[.!?]|&hellip;|…)*\s*(\(captcha\)\s*)?(\|[^<|]*)?</title>",
+    r"<title[^>]*>\s*access denied\s*[.!]?\s*</title>",
+    # Akamai's reference page, heading and sentence together (a song may be titled so)
+    r"<h1[^>]*>\s*access denied\s*</h1>\s*you don.t have permission to access",
     r"our systems have detected unusual traffic",
 )

@@ -54,10 +54,20 @@ def _field_name(value: str) -> str:
     return value
 
 
+# ``{name}`` not preceded by ``$`` (``${VAR}`` is an environment variable): a placeholder.
+_PLACEHOLDER = re.compile(r"(?<!\$)\{([^{}]*)\}")
+
+
 def _url(value: str) -> str:
     problem = credential_problem(value)
     if problem:
         raise ValueError(problem)
+    # A typo such as {data} would be sent literally, the same URL every day, and never fail.
+    unknown = sorted({m for m in _PLACEHOLDER.findall(value) if m != "date"})
+    if unknown:
+        raise ValueError(f"unknown placeholder {', '.join('{' + u + '}' for u in unknown)}; "
+                         "the only one is {date} (the partition date, YYYY-MM-DD); write a "
+                         "literal brace as %7B / %7D")
     try:
         stored = stored_url(value, "url")
     except ConfigError as exc:

@@ -15,6 +15,7 @@ read: none (``KEEP_DATES`` dates per target are kept).
 """
 
 import json
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -147,6 +148,22 @@ def _trim(digests: dict[str, dict[str, dict]], keep: int) -> None:
         digests[target] = {d: by_date[d] for d in sorted(by_date, reverse=True)[:keep]}
 
 
+def _observations_after(instance: dg.DagsterInstance, cursor: int) -> list[dg.EventLogRecord]:
+    """Observations of every asset key after ``cursor``, oldest first, one page.
+
+    ``fetch_observations`` takes one asset key per call, which would make this one query
+    per target; ``get_event_records`` reads every target's in one indexed query. The
+    warnings it raises (use ``fetch_observations``; deprecated for Dagster 2.0) would reach
+    ``fleet status``'s terminal on every call, so they are silenced here, for this call only.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Use fetch_observations instead")
+        warnings.filterwarnings("ignore", message=".*get_event_records` is deprecated")
+        return list(instance.get_event_records(
+            dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_OBSERVATION,
+                                  after_cursor=cursor or None), limit=_PAGE, ascending=True))
+
+
 def digest(instance: dg.DagsterInstance, store: ObjectStore | None = None,
            keep: int = KEEP_DATES) -> dict[str, dict[str, dict]]:
     """Per target and date, the fold of every reported attempt: the snapshot plus what is new.
@@ -165,9 +182,7 @@ def digest(instance: dg.DagsterInstance, store: ObjectStore | None = None,
             pass  # none yet, or unreadable: rebuilt from the instance below
     digests, cursor = snapshot["targets"], int(snapshot["cursor"])
     while True:
-        records = instance.get_event_records(
-            dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_OBSERVATION,
-                                  after_cursor=cursor or None), limit=_PAGE, ascending=True)
+        records = _observations_after(instance, cursor)
         for record in records:
             _fold(digests, record)
         if records:

@@ -15,7 +15,8 @@ fetched again); and the class policies (``retry``) for due times. The listing wa
 the same attempt.
 
 C is confirmed before it counts: a good answer without any required field is a suspect,
-asked once more as another client before it is stored as C (``suspects.py``).
+asked once more as another client before it is stored as C (``suspects.py``). Every request
+goes through the attempt's ``Route`` (``route.py``: proxy, host budget, robots.txt, verdict).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import datetime as dt
 import gzip
 import hashlib
 import random
-import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,15 +33,14 @@ from urllib.parse import urlsplit
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
-from fleet_assets.lib.crawl.backoff import ClassPolicy, full_jitter, next_wait, parse_retry_after
-from fleet_assets.lib.crawl.budget import Deferred, HostBudget, Lease, MemoryBudget
-from fleet_assets.lib.crawl.listing import Discovery, ListingPage, discover
+from fleet_assets.lib.crawl.backoff import ClassPolicy
+from fleet_assets.lib.crawl.budget import HostBudget, MemoryBudget
+from fleet_assets.lib.crawl.listing import Discovery, discover
 from fleet_assets.lib.crawl.progress import Progress
-from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
-from fleet_assets.lib.crawl.ratelimit import Limits
+from fleet_assets.lib.crawl.proxies import ProxyPool
 from fleet_assets.lib.crawl.result import CrawlResult, Tally
-from fleet_assets.lib.crawl.robots import CrawlDelays, RobotsPolicy
-from fleet_assets.lib.crawl.suspects import SUSPECT, SUSPECT_TWICE, is_suspect, other_proxy, proxy_by_id
+from fleet_assets.lib.crawl.route import HostDeferred, Route
+from fleet_assets.lib.crawl.suspects import SUSPECT, SUSPECT_TWICE, is_suspect, other_proxy
 from fleet_assets.lib.crawl.tombstones import TombstoneIndex, evidence_of
 from fleet_assets.lib.extract import sniff_encoding
 from fleet_assets.lib.failures import (
@@ -49,7 +48,6 @@ from fleet_assets.lib.failures import (
     ErrorKind,
     FailureClass,
     FetchOutcome,
-    FleetError,
     ListingFailed,
     ProxiesExhausted,
     Taxonomy,
@@ -61,17 +59,8 @@ from fleet_assets.lib.store.base import CorruptObject, ObjectMissing, ObjectStor
 from fleet_assets.lib.store.integrity import read_page
 from fleet_assets.lib.store.local import sweep_partials
 from fleet_assets.lib.targets import Target
-from fleet_assets.lib.urlrefs import redact_outcome
 
 Clock = Callable[[], float]
-
-
-class HostDeferred(FleetError):
-    """The host's shared budget has no room soon enough: the page waits for ``until``."""
-
-    def __init__(self, deferred: Deferred) -> None:
-        super().__init__(f"host {deferred.host} busy: {deferred.reason}")
-        self.until, self.reason = deferred.until, deferred.reason
 
 
 class PartitionCrawler:
@@ -93,54 +82,19 @@ class PartitionCrawler:
         self.target, self.date, self.store, self.fetcher = target, keys.check_date(date), store, fetcher
         self.taxonomy, self.policies, self.proxies = taxonomy, policies, proxies
         self.attempt, self.clock, self.progress = attempt, clock, progress
-        self.rng = rng or random.Random()
         # Without a shared budget (library use, unit tests) politeness holds within this run.
         self.budget = budget or MemoryBudget()
-        self._crawl_delay: dict[str, float] = {}
-        # Once the budget defers a host, its other pages are deferred without asking again,
-        # so an attempt never waits ``max_wait`` once per page.
-        self._deferred: dict[str, Deferred] = {}
-        self._robots: dict[str, RobotsPolicy] = {}
-        self._robots_lock = threading.Lock()
-        self._delays = CrawlDelays(target.politeness.max_crawl_delay_seconds)
         self.origins = target_policy(target)
         self._tally = Tally()
+        self.route = Route(target, fetcher, taxonomy, policies, proxies, self.budget, self._tally,
+                           clock, rng or random.Random(), attempt)
         self.tombstones = TombstoneIndex(store, target.name)
 
     # -- discovery ---------------------------------------------------------------------------
     def discover(self) -> Discovery:
         """The day's URLs (``listing.py``); a failed listing page stops the walk, not the attempt."""
-        return discover(self.target, self.date, self.store, self._listing_page,
-                        self._listing_refetch)
-
-    def _listing_page(self, url: str) -> ListingPage:
-        try:
-            robots = self._robots_for(url)  # listing pages obey robots.txt like item pages
-            if robots.unreachable:
-                raise ListingFailed(url, FailureClass.TRANSIENT, "robots.txt unreachable",
-                                    self._wait(FailureClass.TRANSIENT, None))
-            if not robots.allowed(url):
-                self._tally.outcome("listing_disallowed")
-                raise ListingFailed(url, FailureClass.HARD, "robots.txt disallows this listing page",
-                                    0.0)
-            outcome, verdict = self._fetch(url, listing=True)
-        except HostDeferred as exc:
-            self._tally.outcome("deferred")
-            raise ListingFailed(url, FailureClass.TRANSIENT, str(exc),
-                                max(0.0, exc.until - self.clock())) from None
-        except ProxiesExhausted as exc:
-            raise ListingFailed(url, FailureClass.ENVIRONMENTAL, str(exc),
-                                max(0.0, exc.until - self.clock()),
-                                proxies_exhausted=True) from None
-        return self._listing_answer(url, outcome, verdict)
-
-    def _listing_answer(self, url: str, outcome: FetchOutcome, verdict: Verdict) -> ListingPage:
-        if verdict.failure is not None:
-            self._tally.outcome(f"listing_{verdict.failure.value}")
-            wait = self._wait(verdict.failure, outcome) if verdict.failure.retryable else 0.0
-            raise ListingFailed(url, verdict.failure, verdict.reason, wait)
-        return ListingPage(outcome.body or b"", outcome.effective_url,
-                           outcome.header("content-type"), outcome.proxy_id)
+        return discover(self.target, self.date, self.store, self.route.listing_page,
+                        self.route.listing_refetch)
 
     # -- one attempt -------------------------------------------------------------------------
     def run(self) -> CrawlResult:
@@ -179,7 +133,7 @@ class PartitionCrawler:
                 fresh = [f.result() for f in fetches.values()]
         finally:
             self.budget.flush()  # leases kept for reuse go back to the fleet
-        offsite = len(discovery.urls) - len(carried) - len(fetches)
+        offsite = discovery.offsite + len(discovery.urls) - len(carried) - len(fetches)
         if offsite:
             self._tally.outcomes["offsite_links"] += offsite
         if self.progress is not None:
@@ -246,14 +200,14 @@ class PartitionCrawler:
                 outcomes=dict(base.outcomes) or {"ok": 1},  # the lost attempt that stored it
             )
         try:
-            robots = self._robots_for(url)
+            robots = self.route.robots(url)
         except HostDeferred as exc:
             return self._defer(base, exc)
         except ProxiesExhausted as exc:
             return self._exhausted(base, exc)
         if robots.unreachable:
             # RFC 9309: an unreachable robots.txt means "not now", not "never".
-            wait = self._wait(FailureClass.TRANSIENT, None)
+            wait = self.route.wait(FailureClass.TRANSIENT, None)
             self._tally.outcome("A")
             return base.with_attempt(status=mf.PENDING, failure_class=FailureClass.TRANSIENT,
                                      reason="robots.txt unreachable", due_at=self.clock() + wait)
@@ -261,7 +215,7 @@ class PartitionCrawler:
             self._tally.outcome("disallowed")
             return base.with_attempt(status=mf.DISALLOWED, reason="robots.txt disallows",
                                      failure_class=None, due_at=None)
-        due = self._delays.claim(urlsplit(url).netloc, robots.crawl_delay, self.clock())
+        due = self.route.delays.claim(urlsplit(url).netloc, robots.crawl_delay, self.clock())
         if due is not None:
             # A Crawl-delay over max_crawl_delay_seconds: one page per delay, the rest wait for a
             # later attempt instead of a sleep inside this step (no request, so no attempt).
@@ -275,7 +229,7 @@ class PartitionCrawler:
                            reason=f"tombstoned since {stone.first_seen_gone}: {stone.reason}",
                            object_key=stone.evidence_key, due_at=None)
         try:
-            outcome, verdict = self._fetch(url)
+            outcome, verdict = self.route.fetch(url)
         except HostDeferred as exc:
             return self._defer(base, exc)
         except ProxiesExhausted as exc:
@@ -320,7 +274,7 @@ class PartitionCrawler:
                 reason=verdict.reason, object_key=evidence, fetched_at=fetched_at, due_at=None,
                 max_body_bytes=self.target.max_body_bytes if oversize else None, **served,
             )
-        wait = self._wait(verdict.failure, outcome)
+        wait = self.route.wait(verdict.failure, outcome)
         if verdict.failure is FailureClass.TRANSIENT:
             # The fleet closed the host after failures: retrying before it reopens is wasted.
             wait = max(wait, self.budget.closed_for(urlsplit(url).netloc))
@@ -340,39 +294,19 @@ class PartitionCrawler:
         proxy = other_proxy(self.proxies, self.target.name, first.proxy_id)
         later = base.with_attempt(
             status=mf.PENDING, http_status=first.status, failure_class=FailureClass.ENVIRONMENTAL,
-            reason=SUSPECT, due_at=self.clock() + self._wait(FailureClass.ENVIRONMENTAL, None))
+            reason=SUSPECT, due_at=self.clock() + self.route.wait(FailureClass.ENVIRONMENTAL, None))
         if proxy is None:  # no other identity now: the same client again after a B wait
             return later
         try:
-            outcome, verdict = self._fetch(base.url, proxy)
+            outcome, verdict = self.route.fetch(base.url, proxy)
         except HostDeferred as exc:  # the host's budget is spent: ask when it reopens
             return replace(later, due_at=max(later.due_at or 0.0, exc.until))
         if verdict.failure is None and is_suspect(outcome, self.target.record):
             return self._settle(base, obj_key, outcome, verdict, confirmed_c=True)
         if verdict.failure is None:
             self._tally.outcome("suspect_cleared")
-            self._burn_id(first.proxy_id, SUSPECT)  # the first answer was a wall: B
+            self.route.burn(first.proxy_id, SUSPECT)  # the first answer was a wall: B
         return self._settle(base, obj_key, outcome, verdict)
-
-    def _burn_id(self, proxy_id: str | None, reason: str) -> None:
-        proxy = proxy_by_id(self.proxies, proxy_id)
-        if proxy is not None and self.proxies is not None:
-            self.proxies.burn(self.target.name, proxy, reason)
-            self._tally.add(rotated=1)
-
-    def _listing_refetch(self, url: str, first: ListingPage) -> ListingPage:
-        """A listing page without links, asked once more through another identity."""
-        self._tally.outcome("suspect")
-        proxy = other_proxy(self.proxies, self.target.name, first.proxy_id)
-        if proxy is None:
-            raise ListingFailed(url, FailureClass.ENVIRONMENTAL, SUSPECT,
-                                self._wait(FailureClass.ENVIRONMENTAL, None))
-        try:
-            outcome, verdict = self._fetch(url, proxy, listing=True)
-        except HostDeferred as exc:
-            raise ListingFailed(url, FailureClass.ENVIRONMENTAL, SUSPECT,
-                                max(0.0, exc.until - self.clock())) from None
-        return self._listing_answer(url, outcome, verdict)
 
     def _exhausted(self, base: mf.ManifestEntry, exc: ProxiesExhausted) -> mf.ManifestEntry:
         self._tally.outcome("B")
@@ -381,96 +315,11 @@ class PartitionCrawler:
         return base.with_attempt(status=mf.PENDING, failure_class=FailureClass.ENVIRONMENTAL,
                                  reason=str(exc), due_at=exc.until)
 
-    # -- plumbing ----------------------------------------------------------------------------
-    def _fetch(self, url: str, proxy: Proxy | None = None,
-               listing: bool = False) -> tuple[FetchOutcome, Verdict]:
-        """One request and its verdict (classified once); a B verdict burns the proxy."""
-        if proxy is None and self.proxies is not None and self.proxies.size:
-            proxy = self.proxies.pick_or_raise(self.target.name)
-        lease = self._lease(url)
-        try:
-            self._tally.add(requests=1, listing_requests=int(listing))
-            # A secret in the URL (``?key=${VAR}``) is expanded for this request only.
-            outcome = redact_outcome(
-                self.fetcher.fetch(self.target.request_url(url), proxy=proxy), url)
-        except BaseException:
-            self.budget.release(lease, "aborted")
-            raise
-        verdict = self.taxonomy.classify(outcome)
-        self.budget.release(lease, "host_error" if verdict.failure is FailureClass.TRANSIENT
-                            else "ok")
-        if outcome.error in (ErrorKind.OFFSITE, ErrorKind.REDIRECT_REFUSED):
-            self._tally.outcome("offsite")  # refused, never fetched (lib/http/origins.py)
-        if verdict.failure is FailureClass.ENVIRONMENTAL and proxy is not None:
-            # A Retry-After says how long this client must rest; without one, the pool's cooldown.
-            retry_after = parse_retry_after(
-                outcome.header("retry-after"), dt.datetime.fromtimestamp(self.clock(), dt.UTC))
-            cooldown = None if retry_after is None else min(
-                retry_after, self.policies[FailureClass.ENVIRONMENTAL].retry_after_cap_seconds)
-            self.proxies.burn(self.target.name, proxy, verdict.reason,  # type: ignore[union-attr]
-                              cooldown=cooldown)
-            self._tally.add(rotated=1)
-        return outcome, verdict
-
-    def _lease(self, url: str) -> Lease:
-        """The fleet's permission to send one request to the URL's host (waits briefly)."""
-        host = urlsplit(url).netloc
-        known = self._deferred.get(host)
-        if known is not None and known.until > self.clock():
-            raise HostDeferred(known)
-        p = self.target.politeness
-        limits = Limits.for_politeness(p.max_concurrency, p.requests_per_second,
-                                       self._crawl_delay.get(host, 0.0), self.target.timeout_seconds)
-        got = self.budget.acquire(host, limits)
-        if isinstance(got, Deferred):
-            self._deferred[host] = got
-            raise HostDeferred(got)
-        with self._tally.lock:
-            self._tally.budget_wait += got.waited
-        return got
-
     def _defer(self, base: mf.ManifestEntry, exc: HostDeferred) -> mf.ManifestEntry:
         """No request was sent, so no attempt is counted; the page is due when the host is."""
         self._tally.outcome("deferred")
         return replace(base, status=mf.PENDING, failure_class=FailureClass.TRANSIENT,
                        reason=f"not sent: {exc}", due_at=exc.until)
-
-    def _wait(self, failure: FailureClass, outcome: FetchOutcome | None) -> float:
-        policy = self.policies[failure]
-        if failure is FailureClass.ENVIRONMENTAL and outcome is not None:
-            retry_after = parse_retry_after(
-                outcome.header("retry-after"), dt.datetime.fromtimestamp(self.clock(), dt.UTC)
-            )
-            return next_wait(policy, self.attempt, retry_after, self.rng)
-        return full_jitter(self.attempt, policy.base_seconds, policy.cap_seconds, self.rng)
-
-    def _robots_for(self, url: str) -> RobotsPolicy:
-        if not self.target.politeness.obey_robots:
-            return RobotsPolicy.allow_all()
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        with self._robots_lock:
-            policy = self._robots.get(origin)
-            if policy is None:
-                # The same route as the pages: a proxy of the pool, the host's budget.
-                proxy: Proxy | None = None
-                if self.proxies is not None and self.proxies.size:
-                    proxy = self.proxies.pick_or_raise(self.target.name)
-                lease = self._lease(f"{origin}/robots.txt")
-                try:
-                    self._tally.add(requests=1)
-                    outcome = self.fetcher.fetch(f"{origin}/robots.txt", proxy=proxy)
-                except BaseException:
-                    self.budget.release(lease, "aborted")
-                    raise
-                policy = RobotsPolicy.from_response(outcome.status, outcome.body)
-                self.budget.release(lease, "host_error" if policy.unreachable else "ok")
-                if not policy.unreachable:
-                    self._robots[origin] = policy
-                interval = self._delays.interval(policy.crawl_delay)
-                if interval:
-                    self._crawl_delay[parts.netloc] = interval
-        return policy
 
 
 def pending_urls(entries: Iterable[mf.ManifestEntry]) -> list[str]:

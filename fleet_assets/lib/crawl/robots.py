@@ -46,8 +46,22 @@ def product_token(user_agent: str) -> str:
     return re.split(r"[/\s]", user_agent.strip(), maxsplit=1)[0].lower()
 
 
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _unescape_unreserved(m: re.Match[str]) -> str:
+    char = chr(int(m.group(0)[1:], 16))
+    return char if char in _UNRESERVED else m.group(0).upper()
+
+
 def _normalise(path: str) -> str:
-    return _PERCENT.sub(lambda m: m.group(0).upper(), path)
+    """One spelling for a rule and a path (RFC 9309 2.2.2): ``%61`` is ``a``, ``%2f`` is
+    ``%2F`` (reserved characters stay encoded), and non-ASCII (``Disallow: /café``, written
+    raw by many sites) is its percent-encoded UTF-8, as it is in a request path."""
+    path = _PERCENT.sub(_unescape_unreserved, path)
+    if path.isascii():
+        return path
+    return "".join(c if c.isascii() else "".join(f"%{b:02X}" for b in c.encode()) for c in path)
 
 
 @dataclass(frozen=True)
