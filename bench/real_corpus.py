@@ -110,7 +110,7 @@ def measure(root: Path = DOCS_ROOT, days: int = 1, workers: int = 2) -> dict:
                  "--sandbox-port", "0"]
         fleet_seconds, fleet_out = _timed(fleet, env)
         stored = sum(int(line.split("pages=")[1].split()[0]) for line in fleet_out.splitlines()
-                     if " ingest " in line and "pages=" in line)
+                     if " ok " in line and "pages=" in line)  # the runs that ingested
     return {"fleet_seconds": fleet_seconds, "fleet_pages": stored, "days": days,
             "scrapy_seconds": scrapy_seconds, "scrapy_items": items,
             "ratio": scrapy_seconds / fleet_seconds}

@@ -133,12 +133,3 @@ def test_dagster_yaml_limits_runs_per_target(tmp_path, monkeypatch):
     assert by_key["dagster/partition/target"]["value"] == {"applyLimitPerUniqueValue": True}
     assert by_key["dagster/partition/target"]["limit"] >= 1
 
-
-def test_item_pages_are_fetched_while_the_listing_walk_goes_on(fleet_env, sandbox, tmp_path):
-    rec = Recording()
-    result = crawler(fleet_env, tmp_path, "shop", rec).run()
-    assert result.complete and result.listing_requests == 2  # 40 items, 20 per catalog page
-    sent = {url: at for url, at, _, _ in rec.log}
-    last_catalog = max(at for url, at in sent.items() if "catalog" in url)
-    first_product = min(at for url, at in sent.items() if "/product/" in url)
-    assert first_product < last_catalog  # page 1's links did not wait for page 2

@@ -390,3 +390,34 @@ def test_robots_rules_with_raw_utf8_or_encoded_letters_match_the_request_path(si
     assert status == {"/caf%C3%A9/1": mf.DISALLOWED, "/private/2": mf.DISALLOWED,
                       "/open/3": mf.STORED}
     assert site.hits["/caf%C3%A9/1"] == site.hits["/private/2"] == 0
+
+
+# -- URLs as servers and pages write them ---------------------------------------------------------
+def test_a_location_in_raw_utf8_is_followed_as_a_browser_would(site):
+    # http.client reads header bytes as Latin-1; the server wrote UTF-8 "/café/x"
+    site.routes["/u"] = redirect("/caf\u00e9/x".encode().decode("latin-1"))
+    site.routes["/caf%C3%A9/x"] = html(REAL)
+    outcome = fetch(site, "/u")
+    assert (outcome.status, outcome.effective_url) == (200, site.base + "/caf%C3%A9/x")
+    assert not [p for p in site.hits if "%C3%83" in p]  # never the mojibake /cafÃ©
+
+
+def test_a_location_or_a_link_with_a_space_is_sent_as_percent_20(site, tmp_path):
+    site.routes["/sp"] = redirect("/a b")
+    site.routes["/a%20b"] = html(REAL)
+    assert fetch(site, "/sp").effective_url == site.base + "/a%20b"  # was redirect_refused (D)
+    site.routes["/list"] = html(b"<a class=l href='/item/red lamp'>1</a>"
+                                b"<a class=l href='/item/blue\n lamp'>2</a>")
+    site.routes["/item/red%20lamp"] = html(REAL)
+    site.routes["/item/blue%20lamp"] = html(REAL)
+    result = crawl(LocalObjectStore(tmp_path), listing_target(site))
+    assert sorted((e.url.removeprefix(site.base), e.status) for e in result.entries) == [
+        ("/item/blue%20lamp", mf.STORED), ("/item/red%20lamp", mf.STORED)]  # were invalid_url D
+
+
+@pytest.mark.parametrize("url", ["http://h.test/a b/{date}", "http://h.test/a\\b",
+                                 "http://h.test:99999/x", "http://h.test/x\t"])
+def test_a_target_url_the_fetcher_cannot_send_is_refused_at_load_never_a_tombstone(url):
+    with pytest.raises(TargetConfigError) as caught:
+        url_target([url])
+    assert "'t'.urls[0]" in str(caught.value) and "fix the URL" in str(caught.value)

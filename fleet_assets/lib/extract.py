@@ -38,6 +38,7 @@ from w3lib.encoding import (
     read_bom,
 )
 
+from fleet_assets.lib.http.origins import browser_url
 from fleet_assets.lib.targets import FieldRule, RecordRules, Selector
 
 _NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?|[-+]?\.\d+")
@@ -310,7 +311,7 @@ def absolute_url(raw: str | None, base_url: str) -> str | None:
     if not raw or raw.startswith(("#", "javascript:", "mailto:", "data:")):
         return None
     try:
-        url = urljoin(base_url, raw)
+        url = urljoin(base_url, browser_url(raw))  # "red lamp" is sent as red%20lamp
         parts = urlsplit(url)
     except ValueError:
         return None

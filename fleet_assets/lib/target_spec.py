@@ -24,6 +24,7 @@ from pydantic import (
 
 from fleet_assets.lib.crawl.retry import policies_from
 from fleet_assets.lib.failures import ConfigError, Taxonomy
+from fleet_assets.lib.http.origins import BadURL, parse
 from fleet_assets.lib.keys import check_target
 from fleet_assets.lib.selectors import selector_problem
 from fleet_assets.lib.tables import SCHEMAS
@@ -74,6 +75,15 @@ def _url(value: str) -> str:
         raise ValueError(str(exc).removeprefix("url: ")) from None
     if not re.match(r"^https?://[^/\s]+", stored):
         raise ValueError(f"{stored!r} is not an absolute http(s) URL; write http://host/path")
+    # Parsed now as the fetcher will: a space or a bad port found only at fetch time would be
+    # invalid_url (D), a tombstone for a typo in this file. A secret ${VAR} kept unexpanded
+    # stands for one path or query character.
+    sample = re.sub(r"\$\{[^}]*\}", "x", stored.replace("{date}", "2000-01-01"))
+    try:
+        parse(sample)
+    except BadURL as exc:
+        raise ValueError(f"{exc}; fix the URL (a space as %20, / not \\, a port up to "
+                         "65535)") from None
     return stored
 
 

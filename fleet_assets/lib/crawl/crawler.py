@@ -91,10 +91,10 @@ class PartitionCrawler:
         self.tombstones = TombstoneIndex(store, target.name)
 
     # -- discovery ---------------------------------------------------------------------------
-    def discover(self, on_links: Callable[[list[str]], None] | None = None) -> Discovery:
+    def discover(self) -> Discovery:
         """The day's URLs (``listing.py``); a failed listing page stops the walk, not the attempt."""
         return discover(self.target, self.date, self.store, self.route.listing_page,
-                        self.route.listing_refetch, on_links=on_links)
+                        self.route.listing_refetch)
 
     # -- one attempt -------------------------------------------------------------------------
     def run(self) -> CrawlResult:
@@ -108,7 +108,7 @@ class PartitionCrawler:
                                   thread_name_prefix="fetch")
 
         def submit(links: Iterable[str]) -> None:
-            """Fetch each new link now, while the listing walk goes on (threads share the lease)."""
+            """Fetch each new link (not stored already, on the target's origins)."""
             for url in links:
                 if url in fetches or url in carried:
                     continue
@@ -123,8 +123,11 @@ class PartitionCrawler:
 
         try:
             with pool:
-                discovery = self.discover(on_links=submit)
-                submit(discovery.urls)  # a stored or fixed URL list is not walked
+                # The walk runs before the item fetches: overlapping them (each catalog page's
+                # links fetched at once) measured 5-12% slower end to end on 2 cores, where
+                # the walk, the critical path, then shares the GIL with the item work.
+                discovery = self.discover()
+                submit(discovery.urls)
                 if self.progress is not None:
                     self.progress.start(len(carried) + len(fetches), len(carried))
                 fresh = [f.result() for f in fetches.values()]

@@ -86,12 +86,10 @@ def unique(urls: list[str]) -> tuple[str, ...]:
 
 def discover(target: Target, date: str, store: ObjectStore,
              fetch_page: Callable[[str], ListingPage],
-             refetch: Callable[[str, ListingPage], ListingPage] | None = None,
-             on_links: Callable[[list[str]], None] | None = None) -> Discovery:
+             refetch: Callable[[str, ListingPage], ListingPage] | None = None) -> Discovery:
     """The day's URLs. ``fetch_page`` returns a page that loaded or raises ``ListingFailed``;
     ``refetch`` asks for a link-less page again as another client (or raises ``ListingFailed``
-    B with the wait when there is none now); ``on_links`` gets each walked page's links as
-    soon as they are known, so their fetches overlap the rest of the walk."""
+    B with the wait when there is none now)."""
     if target.listing is None:
         return Discovery(unique(target.urls_for(date)))
     key = keys.listing_key(target.name, date)
@@ -136,8 +134,6 @@ def discover(target: Target, date: str, store: ObjectStore,
             _keep(target.name, date, store, url, page)
         for link in links:
             found.setdefault(link, None)
-        if on_links is not None:
-            on_links(links)
         nxt = walk.links(parsed, listing.next_page, count=False) if listing.next_page else []
         url = nxt[0] if nxt else None  # type: ignore[union-attr]
     urls = tuple(found)

@@ -39,7 +39,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
-from urllib.parse import urljoin
 
 from urllib3 import exceptions as u3
 
@@ -47,7 +46,14 @@ from fleet_assets.lib.crawl.proxies import Proxy
 from fleet_assets.lib.crawl.robots import FLEET_USER_AGENT
 from fleet_assets.lib.failures import ConfigError, ErrorKind, FetchOutcome, FleetError
 from fleet_assets.lib.http.deadline import Deadline
-from fleet_assets.lib.http.origins import BadURL, Offsite, OriginPolicy, ParsedURL, parse
+from fleet_assets.lib.http.origins import (
+    BadURL,
+    Offsite,
+    OriginPolicy,
+    ParsedURL,
+    location_url,
+    parse,
+)
 from fleet_assets.lib.http.transport import Request, Response, Transport, Urllib3Transport
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -129,7 +135,7 @@ class HttpFetcher:
             if not location:
                 return replace(outcome, redirects=tuple(chain)) if chain else outcome
             try:
-                nxt = policy.check(urljoin(current.url, location.strip()))
+                nxt = policy.check(location_url(current.url, location))
             except BadURL:
                 return failed(ErrorKind.REDIRECT_REFUSED, outcome)
             except Offsite:

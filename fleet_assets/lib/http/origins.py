@@ -21,10 +21,12 @@ literal or ``localhost`` (the sandbox on 127.0.0.1). So a public name that resol
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
@@ -71,6 +73,27 @@ class ParsedURL:
     origin: Origin
     host: str = ""  # as urllib3 spells it (IPv6 in brackets): the connection pool's key
     request_uri: str = "/"  # path and query: what a direct request puts on its request line
+
+
+_TAB_NEWLINE = re.compile(r"[\t\n\r]")
+
+
+def browser_url(url: str) -> str:
+    """What a browser makes of a URL written in a page or a Location header: tabs and
+    newlines removed and an inner space sent as ``%20`` (WHATWG URL). A link to
+    ``/item/red lamp`` is a real page, not an invalid URL. Backslashes and other control
+    characters are kept, so ``parse`` still refuses them (the tricks above)."""
+    return _TAB_NEWLINE.sub("", url).strip(" ").replace(" ", "%20")
+
+
+def location_url(base: str, location: str) -> str:
+    """The URL a redirect's ``Location`` names, as a browser reads it. HTTP headers arrive
+    decoded as Latin-1, but servers write raw UTF-8 (``/café``): re-read those bytes as
+    UTF-8, or the next request would ask for the mojibake ``/cafÃ©`` (a 404, a tombstone)."""
+    # Not UTF-8 bytes (or already decoded by the transport): keep it as it came.
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+        location = location.encode("latin-1").decode("utf-8")
+    return urljoin(base, browser_url(location))
 
 
 def parse(url: str) -> ParsedURL:
@@ -155,5 +178,5 @@ def link_allowed(url: str, policy: OriginPolicy) -> bool:
     return policy.allows(url)
 
 
-__all__ = ["BadURL", "Offsite", "Origin", "OriginPolicy", "ParsedURL", "link_allowed",
-           "origin_of", "parse", "target_policy"]
+__all__ = ["BadURL", "Offsite", "Origin", "OriginPolicy", "ParsedURL", "browser_url",
+           "link_allowed", "location_url", "origin_of", "parse", "target_policy"]
