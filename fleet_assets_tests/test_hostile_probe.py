@@ -19,7 +19,8 @@ import pytest
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
 from fleet_assets.lib.crawl.retry import policies_from
-from fleet_assets.lib.extract import decode_html, extract_record
+from fleet_assets.lib.decode import decode_html
+from fleet_assets.lib.extract import extract_record
 from fleet_assets.lib.failures import B, ErrorKind, FetchOutcome, Taxonomy
 from fleet_assets.lib.http.fetcher import FetchSettings, HttpFetcher
 from fleet_assets.lib.store.local import LocalObjectStore

@@ -4,13 +4,8 @@ Reads a target's ``record`` rules (fields with ``css``/``xpath``, optional ``att
 and ``listing`` selectors. Parsing is forgiving (lxml's HTML parser recovers malformed markup)
 but never reaches the network and never expands entities into huge trees.
 
-Decoding follows a browser (WHATWG order, as Scrapy does through w3lib's
-``html_to_unicode``): a byte-order mark, then the HTTP ``Content-Type`` charset, then
-``<meta charset>`` / ``http-equiv``, then detection (strict UTF-8, else cp1252). The
-encoding used is reported (``Extraction.encoding``) so each page says how it was read.
-Two WHATWG rules w3lib does not apply are added here: the label ``utf-16`` (no BOM) means
-UTF-16LE, not big-endian; and a ``<meta>`` naming UTF-16 means UTF-8 (a <meta> that could
-be read as ASCII cannot be in UTF-16).
+Decoding follows a browser (``decode.py``); the encoding used is reported
+(``Extraction.encoding``) so each page says how it was read.
 
 URLs: links, next pages, ``type: url`` fields and link attributes (``href``, ``src``, ...)
 resolve against the page's own URL, which is the URL *after redirects* the caller passes
@@ -19,7 +14,6 @@ resolve against the page's own URL, which is the URL *after redirects* the calle
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import re
 from collections.abc import Iterable
@@ -31,13 +25,8 @@ from urllib.parse import urljoin, urlsplit
 from cssselect import SelectorError
 from lxml import etree, html
 from lxml.cssselect import CSSSelector
-from w3lib.encoding import (
-    html_body_declared_encoding,
-    html_to_unicode,
-    http_content_type_encoding,
-    read_bom,
-)
 
+from fleet_assets.lib.decode import decode_html
 from fleet_assets.lib.http.origins import browser_url
 from fleet_assets.lib.targets import FieldRule, RecordRules, Selector
 
@@ -93,46 +82,6 @@ def compile_selector(sel: Selector) -> etree.XPath:
 # naming another charset must not make lxml decode it a second time.
 _PARSER = html.HTMLParser(encoding="utf-8", no_network=True, huge_tree=False,
                           remove_comments=True, remove_pis=True)
-
-
-def _detect(body: bytes) -> str:
-    """Last resort when nothing declares a charset: strict UTF-8, else cp1252 (never fails)."""
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return "cp1252"
-    return "utf-8"
-
-
-def _utf16_rules(body: bytes, content_type: str | None) -> str | None:
-    """The Content-Type w3lib should see once the WHATWG UTF-16 rules are applied."""
-    if read_bom(body)[0]:
-        return content_type  # a BOM wins over everything, w3lib already does that
-    header = http_content_type_encoding(content_type)
-    if header is not None:
-        # WHATWG's "utf-16" label is UTF-16LE; w3lib decodes it as big-endian.
-        return "text/html; charset=utf-16-le" if header == "utf-16" else content_type
-    meta = html_body_declared_encoding(body)
-    if meta is not None and codecs.lookup(meta).name.startswith("utf-16"):
-        return "text/html; charset=utf-8"
-    return content_type
-
-
-def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
-    """``(encoding, text)``: BOM, then the HTTP charset, then <meta>, then detection."""
-    encoding, text = html_to_unicode(_utf16_rules(body, content_type), body,
-                                     auto_detect_fun=_detect)
-    if (codecs.lookup(encoding).name == "utf-8" and "\ufffd" in text
-            and not body.startswith(codecs.BOM_UTF8) and _detect(body) != "utf-8"):
-        # The one lie servers commonly tell: "utf-8" over Latin-1 bytes. Other declared
-        # charsets are trusted (a stray bad byte in Shift_JIS must not turn it into cp1252).
-        return "cp1252", body.decode("cp1252", "replace")
-    return encoding, text
-
-
-def sniff_encoding(body: bytes, content_type: str | None = None) -> str:
-    """The encoding a browser would use for ``body`` served with ``content_type``."""
-    return decode_html(body, content_type)[0]
 
 
 def parse_page(body: bytes, url: str | None = None, content_type: str | None = None
@@ -318,3 +267,4 @@ def absolute_url(raw: str | None, base_url: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
     return parts._replace(fragment="").geturl()
+

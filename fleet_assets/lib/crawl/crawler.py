@@ -42,7 +42,7 @@ from fleet_assets.lib.crawl.result import CrawlResult, Tally
 from fleet_assets.lib.crawl.route import HostDeferred, Route
 from fleet_assets.lib.crawl.suspects import SUSPECT, SUSPECT_TWICE, is_suspect, other_proxy
 from fleet_assets.lib.crawl.tombstones import TombstoneIndex, evidence_of
-from fleet_assets.lib.extract import sniff_encoding
+from fleet_assets.lib.decode import sniff_encoding
 from fleet_assets.lib.failures import (
     OK,
     ErrorKind,
