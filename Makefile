@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLEET_HOME ?= $(CURDIR)/.fleet
 export DAGSTER_HOME ?= $(FLEET_HOME)/dagster_home
+# dg compares the active venv with the project's .venv and warns on every command when none
+# is active, as when it runs as .venv/bin/dg; this one is the project's.
+DG := VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg
 
 .PHONY: install demo test lint check dev sandbox bench chaos clean
 
@@ -28,7 +31,7 @@ lint: $(STAMP)
 # Loads the code location the way the UI does (dagster-dg-cli, [tool.dg] in pyproject.toml).
 check: $(STAMP)
 	$(BIN)/python -m fleet_assets.state.instance
-	$(BIN)/dg check defs
+	$(DG) check defs
 
 sandbox: $(STAMP)
 	$(BIN)/fleet sandbox
@@ -37,7 +40,7 @@ sandbox: $(STAMP)
 dev: $(STAMP)
 	$(BIN)/python -m fleet_assets.state.instance
 	$(BIN)/fleet sandbox & trap 'kill $$!' EXIT; \
-	  PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev --host 127.0.0.1 --port 3000
+	  PATH=$(CURDIR)/$(BIN):$$PATH $(DG) dev --host 127.0.0.1 --port 3000
 
 # Ratios measured in one run (Scrapy, aiohttp and lxml baselines); rewrites BENCHMARKS.md's table.
 bench: $(STAMP)

@@ -44,7 +44,7 @@ import dagster as dg  # noqa: E402
 import yaml  # noqa: E402
 
 from fleet_assets.automation.partitions import TARGETS_PARTITIONS, fleet_partitions  # noqa: E402
-from fleet_assets.settings import REPO_ROOT  # noqa: E402
+from fleet_assets.settings import LOCAL_INSTANCE_YAML, REPO_ROOT  # noqa: E402
 from fleet_assets.state import history  # noqa: E402
 from fleet_assets.state.circuit import record_verdict, reset_circuit  # noqa: E402
 
@@ -326,7 +326,7 @@ def main() -> None:
         names = [f"t{i:04d}" for i in range(n)]
         with tempfile.TemporaryDirectory(dir="/dev/shm" if Path("/dev/shm").is_dir() else None) as tmp:
             home = Path(tmp)
-            (home / "dagster.yaml").write_text((REPO_ROOT / "dagster.yaml").read_text())
+            (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML.read_text())
             t = time.perf_counter()
             build(home, names, d)
             built = time.perf_counter() - t

@@ -8,6 +8,7 @@ target's circuit (each verdict that matters is recorded by ``state/circuit.py``)
 failure of an opening, sends one alert through the notifier.
 """
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,8 @@ from fleet_assets.lib.targets import Target
 from fleet_assets.resources.alerts import AlertsResource, CircuitAlert
 from fleet_assets.resources.targets import TargetsResource
 from fleet_assets.state.circuit import OPEN, RECORDS, derive_circuit, opening_key, record_verdict
+
+PREVIEW_NOTICE = r".*partitions_def on an AssetCheckSpec is currently in preview"
 
 
 def _report(context: dg.AssetCheckExecutionContext) -> RecordsReport:
@@ -96,13 +99,18 @@ def _drift_check(name: str, description: str, judge: Judge,
                  severity: Callable[[Target], str] = lambda _: "ERROR") -> dg.AssetChecksDefinition:
     """A blocking check of one partition: its report, the target's settings, one verdict."""
 
-    @dg.asset_check(asset=RECORDS, name=name, blocking=True, partitions_def=fleet_partitions,
-                    description=description)
-    def _check(context: dg.AssetCheckExecutionContext, targets: TargetsResource,
-               alerts: AlertsResource) -> dg.AssetCheckResult:
-        target = targets.get(split(context)[1])  # targets.yaml read once for this step
-        verdict = judge(context, _report(context), target)
-        return _verdict(context, alerts, target, name, verdict, severity(target))
+    # Partitioned checks are a preview API in Dagster 1.13, used on purpose; its notice would
+    # be printed by every process that loads the code location (dg dev, its code server).
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=PREVIEW_NOTICE)
+
+        @dg.asset_check(asset=RECORDS, name=name, blocking=True, partitions_def=fleet_partitions,
+                        description=description)
+        def _check(context: dg.AssetCheckExecutionContext, targets: TargetsResource,
+                   alerts: AlertsResource) -> dg.AssetCheckResult:
+            target = targets.get(split(context)[1])  # targets.yaml read once for this step
+            verdict = judge(context, _report(context), target)
+            return _verdict(context, alerts, target, name, verdict, severity(target))
 
     return _check
 

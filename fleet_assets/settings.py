@@ -23,6 +23,9 @@ from typing import Literal
 from fleet_assets.lib.failures import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The embedded instance's settings, copied into DAGSTER_HOME. Not at the repository root:
+# `dg dev` warns about a dagster.yaml in its folder that DAGSTER_HOME does not hold.
+LOCAL_INSTANCE_YAML = REPO_ROOT / "deploy" / "dagster.local.yaml"
 Environment = Literal["local", "prod"]
 ENVIRONMENTS: tuple[Environment, ...] = ("local", "prod")
 DEFAULT_START_DATE = "2026-11-01"

@@ -1,7 +1,7 @@
 """``DagsterServices``: dagster-webserver and dagster-daemon on loopback for end-to-end tests.
 
 Both run from this repository's workspace.yaml with a temporary DAGSTER_HOME holding the
-repository's dagster.yaml, a temporary FLEET_HOME and the sandbox of the test session.
+repository's deploy/dagster.local.yaml, a temporary FLEET_HOME and the sandbox of the test session.
 Ports are free ports on 127.0.0.1; ``stop`` ends exactly the processes started here.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import dagster as dg
 import requests
 
-from fleet_assets.settings import REPO_ROOT
+from fleet_assets.settings import LOCAL_INSTANCE_YAML, REPO_ROOT
 
 BIN = Path(sys.executable).parent
 
@@ -58,7 +58,7 @@ class DagsterServices:
 
     def start(self) -> DagsterServices:
         self.dagster_home.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(REPO_ROOT / "dagster.yaml", self.dagster_home / "dagster.yaml")
+        shutil.copyfile(LOCAL_INSTANCE_YAML, self.dagster_home / "dagster.yaml")
         # Create the SQLite schemas once: webserver and daemon would race to create them.
         with dg.DagsterInstance.from_config(str(self.dagster_home)) as instance:
             instance.get_runs(limit=1)

@@ -79,3 +79,12 @@ def test_parse_explains_bad_input(fleet_env, capsys):
     assert "give a URL to fetch, or --date D" in capsys.readouterr().err
     assert cli.main(["parse", "jobs", "--date", DATE]) == 2
     assert f"no stored partition {DATE}|jobs" in capsys.readouterr().err
+
+
+def test_parse_refuses_a_url_the_target_never_fetches_naming_the_fix(fleet_env, capsys):
+    """It printed "class D (transport error: offsite)" without naming the target's origins."""
+    assert cli.main(["parse", "jobs", "http://127.0.0.1:1/x"]) == 2
+    err = capsys.readouterr().err
+    assert "http://127.0.0.1:1 is not an origin of this target" in err and "allowed_origins" in err
+    assert cli.main(["parse", "jobs", "notaurl"]) == 2
+    assert "'notaurl'" in capsys.readouterr().err

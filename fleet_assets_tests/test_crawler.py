@@ -8,7 +8,7 @@ import threading
 import time
 
 import dagster as dg
-from retry_support import REPO, targets_file
+from retry_support import targets_file
 
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
@@ -17,6 +17,7 @@ from fleet_assets.lib.failures import A, Taxonomy
 from fleet_assets.lib.http.fetcher import HttpFetcher
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import load_targets
+from fleet_assets.settings import LOCAL_INSTANCE_YAML
 
 DATE = "2025-06-10"
 
@@ -124,7 +125,7 @@ def test_a_retried_listing_resumes_at_the_page_that_failed(fleet_env, sandbox, t
 def test_dagster_yaml_limits_runs_per_target(tmp_path, monkeypatch):
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(LOCAL_INSTANCE_YAML, home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
         limits = instance.run_coordinator.get_run_queue_config().tag_concurrency_limits

@@ -40,6 +40,15 @@ def test_dg_check_defs_passes(tmp_path):
     assert "All definitions loaded successfully" in proc.stdout + proc.stderr
 
 
+def test_loading_the_code_location_prints_no_warning(tmp_path):
+    """`dg dev`'s code server printed Dagster's PreviewWarning for the partitioned checks."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    env.update(PYTHONPATH=str(REPO), DAGSTER_HOME=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-c", "import fleet_assets.definitions"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+
+
 def test_one_location_name_everywhere():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
     workspace = yaml.safe_load((REPO / "workspace.yaml").read_text())

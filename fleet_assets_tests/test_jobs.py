@@ -30,7 +30,7 @@ def test_the_health_job_recomputes_only_fleet_health():
 def test_failed_steps_are_never_rerun_as_whole_runs():
     """Only crashed runs are run-retried: the instance default, the ingest job and backfills agree."""
 
-    for path in ("dagster.yaml", "deploy/dagster.prod.yaml"):
+    for path in ("deploy/dagster.local.yaml", "deploy/dagster.prod.yaml"):
         retries = yaml.safe_load((REPO_ROOT / path).read_text())["run_retries"]
         assert retries["enabled"] and retries["retry_on_asset_or_op_failure"] is False, path
     assert NO_RERUN_OF_FAILED_STEPS == {"dagster/retry_on_asset_or_op_failure": "false"}

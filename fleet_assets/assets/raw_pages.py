@@ -14,7 +14,7 @@ module only acts on the decision; no loop inside the step):
 - A longer wait (a long Retry-After, every proxy burned) ends the step with ``dg.Failure``
   whose metadata carries ``due_at`` (epoch seconds): a sensor launches a new run when due.
 - When the class's attempts run out the step fails with ``dg.Failure`` listing the pending
-  URLs by class (run retries in ``dagster.yaml`` may pick the run up again).
+  URLs by class (run retries in ``deploy/dagster.local.yaml`` may pick the run up again).
 - C (semantic) and D (hard) never cost a retry: C pages are stored and judged downstream,
   D pages become tombstones, and neither keeps the partition from completing.
 """

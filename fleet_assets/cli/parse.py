@@ -51,7 +51,15 @@ def _print_fields(values: dict[str, Any], required: tuple[str, ...], missing: tu
 
 def _live(target, url: str) -> int:
     from fleet_assets.lib.extract import extract_record
+    from fleet_assets.lib.http.origins import BadURL, Offsite, target_policy
     from fleet_assets.resources import build_resources
+
+    try:
+        # The fetcher would refuse it too, as "transport error: offsite" / "invalid_url",
+        # which names neither the target's origins nor the fix.
+        target_policy(target).check(url)
+    except (BadURL, Offsite) as exc:
+        raise CliError(f"URL {url}: {exc}") from None
 
     resources = build_resources()
     fetcher = resources["fetcher"]

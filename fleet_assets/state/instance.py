@@ -23,7 +23,7 @@ from contextlib import contextmanager
 import dagster as dg
 
 from fleet_assets.automation.partitions import TARGETS_PARTITIONS
-from fleet_assets.settings import REPO_ROOT, dagster_home
+from fleet_assets.settings import LOCAL_INSTANCE_YAML, dagster_home
 
 READY = ".fleet-initialized"
 LOCK = ".fleet-init.lock"
@@ -49,7 +49,7 @@ def _initialise(home: str) -> None:
 
 
 def prepare_home() -> str:
-    """DAGSTER_HOME with the repository's dagster.yaml and initialised storage; exported."""
+    """DAGSTER_HOME with the repository's deploy/dagster.local.yaml and initialised storage; exported."""
     home = os.environ.get("DAGSTER_HOME") or str(dagster_home())
     os.makedirs(home, exist_ok=True)
     os.environ["DAGSTER_HOME"] = home
@@ -58,7 +58,7 @@ def prepare_home() -> str:
     with _exclusive(home):
         if os.path.exists(os.path.join(home, READY)):
             return home  # another process initialised it while we waited
-        src, dst = REPO_ROOT / "dagster.yaml", os.path.join(home, "dagster.yaml")
+        src, dst = LOCAL_INSTANCE_YAML, os.path.join(home, "dagster.yaml")
         if src.exists() and not os.path.exists(dst):
             tmp = f"{dst}.tmp-{os.getpid()}"
             shutil.copyfile(src, tmp)
