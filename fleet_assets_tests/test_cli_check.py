@@ -32,3 +32,10 @@ def test_check_prints_every_mistake_of_a_file(tmp_path, capsys):
     assert "3 problem(s)" in err, err
     problems = [line for line in err.splitlines() if line.startswith("  - ")]
     assert len(problems) == 3, err
+
+
+def test_check_of_a_missing_file_names_the_path_not_fleet_targets(tmp_path, capsys):
+    missing = tmp_path / "nope.yaml"
+    assert cli.main(["check", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"{missing}: no such file; check the path" in err and "FLEET_TARGETS" not in err

@@ -57,6 +57,17 @@ def test_a_drifted_partition_fails_with_the_check_that_failed(fleet_env, sandbox
     assert "Execution of step" not in run.error
 
 
+def test_demo_outside_the_partition_days_names_the_range_not_a_traceback(fleet_env, capsys,
+                                                                         monkeypatch):
+    monkeypatch.setenv("FLEET_START_DATE", "2025-01-01")
+    assert cli.main(["demo", "--end", "2024-06-01", "--days", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "--end 2024-06-01 is before the first partition day 2025-01-01" in err
+    assert "FLEET_START_DATE" in err and "Traceback" not in err
+    assert cli.main(["demo", "--end", "2999-01-01", "--days", "1"]) == 2
+    assert "--end 2999-01-01 is not a complete day yet" in capsys.readouterr().err
+
+
 def test_demo_with_an_unknown_target_is_an_error(fleet_env, capsys):
     assert cli.main(["demo", "--target", "nope", "--days", "1"]) == 2
     err = capsys.readouterr().err

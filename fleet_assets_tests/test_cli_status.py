@@ -23,3 +23,5 @@ def test_status_with_a_bad_days_value_is_a_usage_error(fleet_env, capsys):
         cli.main(["status", "--days", "many"])
     assert exit_.value.code == 2
     assert "--days: invalid int value: 'many'" in capsys.readouterr().err
+    assert cli.main(["status", "--days", "0"]) == 2  # it printed every target as never run
+    assert "fleet status: --days 0: give at least 1" in capsys.readouterr().err

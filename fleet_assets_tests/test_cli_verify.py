@@ -13,3 +13,11 @@ def test_fleet_verify_cli_reports_then_repairs(tmp_path, capsys):
     assert "repaired 3" in capsys.readouterr().out
     assert main(["verify", "--home", str(tmp_path / "absent")]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_fleet_verify_names_the_store_by_where_it_is(fleet_env, capsys):
+    """It named the resource class ("LocalStoreResource: checked ...")."""
+    fleet_env.mkdir(parents=True)
+    assert main(["verify"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"fleet verify: {fleet_env}: checked") and "Resource" not in out

@@ -64,6 +64,15 @@ def test_invalid_yaml_is_one_problem_naming_the_file(tmp_path):
     assert "not valid YAML" in str(err) and "targets.yaml" in str(err)
 
 
+def test_a_yaml_syntax_error_is_one_line_naming_where_and_the_fix(tmp_path):
+    """PyYAML's own text spans four lines and names the file "<unicode string>"."""
+    err = str(_refused(tmp_path, "targets:\n  - name: shop\n   urls: [a\n"))
+    assert "\n" not in err and "<unicode string>" not in err
+    assert "line 3, column 4: not valid YAML: expected <block end>" in err
+    assert "(while parsing a block collection from line 2, column 3)" in err
+    assert err.endswith("check the indentation, quotes and brackets there")
+
+
 class Inner(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     n: int

@@ -23,6 +23,7 @@ from fleet_assets.lib.decode import decode_html
 from fleet_assets.lib.extract import extract_record
 from fleet_assets.lib.failures import B, ErrorKind, FetchOutcome, Taxonomy
 from fleet_assets.lib.http.fetcher import FetchSettings, HttpFetcher
+from fleet_assets.lib.http.origins import target_policy
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import TargetConfigError, load_targets, parse_targets
 
@@ -83,10 +84,11 @@ def html(body: bytes, ctype: str = "text/html") -> Callable[[int], Reply]:
     return lambda n: (200, [("Content-Type", ctype)], body)
 
 
-def crawl(store, target, attempt=0):
-    fetcher = HttpFetcher(FetchSettings(timeout_seconds=5))
+def crawl(store, target, attempt=0, date=DATE):
+    # as FetcherResource builds it: one fetcher per target, bound to the target's origins
+    fetcher = HttpFetcher(FetchSettings(timeout_seconds=5), origins=target_policy(target))
     try:
-        return PartitionCrawler(target, DATE, store, fetcher, Taxonomy(), policies_from({}),
+        return PartitionCrawler(target, date, store, fetcher, Taxonomy(), policies_from({}),
                                 attempt=attempt, rng=random.Random(1)).run()
     finally:
         fetcher.close()
@@ -422,3 +424,39 @@ def test_a_target_url_the_fetcher_cannot_send_is_refused_at_load_never_a_tombsto
     with pytest.raises(TargetConfigError) as caught:
         url_target([url])
     assert "'t'.urls[0]" in str(caught.value) and "fix the URL" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["js-only challenge", "consent wall"])
+def test_an_unlisted_wall_on_the_listing_page_once_loses_no_item(site, tmp_path, name):
+    listing = b"".join(b"<a class=l href='/item/%d'>x</a>" % i for i in range(3))
+    site.routes["/list"] = lambda n, w=WALLS[name]: (200, [("Content-Type", "text/html")],
+                                                     w if n == 1 else listing)
+    for i in range(3):
+        site.routes[f"/item/{i}"] = html(REAL)
+    store = LocalObjectStore(tmp_path)
+    target = listing_target(site)
+    first = crawl(store, target)
+    assert first.entries == () and first.listing_dead is None  # waits, never "dead"
+    second = crawl(store, target, attempt=1)
+    assert second.complete and len(stored(store, second)) == 3
+    assert all(site.hits[f"/item/{i}"] == 1 for i in range(3))
+    assert not [k for k in store.list("raw/") if k.endswith(".html.gz") and
+                WALLS[name] in gzip.decompress(store.get(k))]
+
+
+def test_a_redirect_refused_by_our_origin_policy_is_gone_for_that_day_only(site, tmp_path):
+    # http -> https upgrades and moves to a CDN host are common: the fix is allowed_origins,
+    # and it must take effect the next day (a tombstone would skip the URL for good).
+    other = site.base.replace("127.0.0.1", "localhost")
+    site.routes["/moved"] = redirect(other + "/item")
+    site.routes["/item"] = html(REAL)
+    store = LocalObjectStore(tmp_path)
+    doc = {"name": "t", "urls": [site.base + "/moved"], "record": RECORD,
+           "politeness": {"obey_robots": False}}
+    first = crawl(store, parse_targets({"targets": [doc]})["t"])
+    assert [(e.status, e.failure_class) for e in first.entries] == [(mf.GONE, "D")]
+    assert site.hits["/item"] == 0  # refused, never followed
+    fixed = parse_targets({"targets": [{**doc, "allowed_origins": [other]}]})["t"]
+    second = crawl(store, fixed, date="2025-06-11")
+    assert [e.status for e in second.entries] == [mf.STORED]  # was skipped as tombstoned
+    assert site.hits["/item"] == 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from fleet_assets.lib.targets import load_targets, validate_targets_file
 
@@ -16,6 +17,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     from fleet_assets.settings import targets_path
 
     path = args.path or targets_path()
+    if args.path and not Path(path).exists():
+        # The loader's hint (set FLEET_TARGETS) is about the default file, not a typed path.
+        print(f"fleet check: {path}: no such file; check the path", file=sys.stderr)
+        return 2
     problems = validate_targets_file(path)
     if problems:
         print(f"fleet check: {path}: {len(problems)} problem(s)", file=sys.stderr)

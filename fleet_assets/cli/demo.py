@@ -7,9 +7,10 @@ natural key, so a second demo finds every page already stored and stores 0 new o
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 
-from fleet_assets.cli.common import add_command, configured_targets, recent_days, require_targets
+from fleet_assets.cli.common import CliError, add_command, configured_targets, recent_days, require_targets
 
 DEMO_PORT = 8787
 NEXT_STEPS = """
@@ -44,6 +45,28 @@ def _progress(run, n: int, total: int) -> None:
           flush=True)
 
 
+def _partition_days(dates: list[str]) -> list[str]:
+    """The dates that are partitions (``FLEET_START_DATE`` .. yesterday); else a ``CliError``.
+
+    Dagster raised ``DagsterUnknownPartitionError`` with a traceback for any other date. Days
+    before the start are dropped with a note when some remain (a 7-day demo in the start's
+    first week), so the default command works on a new deployment.
+    """
+    from fleet_assets.settings import start_date
+
+    first = start_date()
+    newest = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    if dates[-1] > newest:
+        raise CliError(f"--end {dates[-1]} is not a complete day yet; the newest partition is {newest}")
+    if dates[-1] < first:
+        raise CliError(f"--end {dates[-1]} is before the first partition day {first}; give a later "
+                       "--end, or set FLEET_START_DATE to the first day your fleet crawls")
+    kept = [d for d in dates if d >= first]
+    if len(kept) < len(dates):
+        print(f"  {len(dates) - len(kept)} day(s) before FLEET_START_DATE {first} skipped")
+    return kept
+
+
 def run(args: argparse.Namespace) -> int:
     from fleet_assets.cli.launch import materialize_fleet
     from fleet_assets.resources import build_resources
@@ -51,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from fleet_assets.settings import fleet_home, warehouse_path
     from fleet_assets.state.instance import get_instance, register_targets
 
-    dates = recent_days(args.end, args.days)
+    dates = _partition_days(recent_days(args.end, args.days))
     targets = configured_targets()
     require_targets(args.target or (), targets)
     names = [t for t in targets if not args.target or t in args.target]
@@ -68,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  dates:   {dates[0]} .. {dates[-1]}")
         pairs = [(d, t) for t in names for d in dates]
         print(f"  {len(pairs)} partitions: raw_pages -> extracted_records -> daily_aggregates, "
-              f"one run each where the day before is in; {args.workers} runs at once")
+              f"one run each, {args.workers} at once; an aggregate that must wait for the day "
+              "before gets a run of its own (the run count grows by one)")
         runs = materialize_fleet(pairs, workers=args.workers, on_done=_progress)
     new_objects = sum(int(r.metadata.get("raw_pages.newly_stored", 0)) for r in runs)
     print(f"\nstored {new_objects} new raw object(s) (a page is stored once: a re-run stores 0)")

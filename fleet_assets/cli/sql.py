@@ -13,11 +13,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _hint(con, exc: Exception) -> str:
+    """The fix for the usual mistakes: a table or column name, a write to the read-only views."""
+    text = str(exc)
+    if "read-only" in text:
+        return "; the warehouse is read-only views: fleet sql only reads (fleet export writes files)"
+    if text.startswith(("Catalog Error", "Binder Error")):
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
+        return f"; tables: {', '.join(tables)} (columns: fleet sql \"DESCRIBE records\")"
+    return ""
+
+
 def run(args: argparse.Namespace) -> int:
     import duckdb
 
     from fleet_assets.resources import build_resources
 
+    if not args.query.strip():
+        raise CliError('give a query, e.g. fleet sql "SELECT target, count(*) FROM records GROUP BY 1"')
     warehouse = build_resources()["warehouse"]
     warehouse.ensure_views(configured_targets().values())
     con = warehouse.connect(read_only=True)
@@ -27,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         except duckdb.Error as exc:
             # DuckDB's message starts with its kind ("Parser Error: ..."); the rest is a caret
             # diagram that repeats the query.
-            raise CliError(str(exc).strip().splitlines()[0]) from None
+            raise CliError(str(exc).strip().splitlines()[0] + _hint(con, exc)) from None
         cols = [d[0] for d in cur.description or []]
         print("\t".join(cols))
         for row in cur.fetchall():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from fleet_assets.cli.common import add_command
+from fleet_assets.cli.common import CliError, add_command
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,6 +19,9 @@ def run(args: argparse.Namespace) -> int:
     from fleet_assets.resources import build_resources
     from fleet_assets.state.instance import get_instance
 
+    if args.days < 1:
+        # 0 or less printed every target as Idle, "never" run: a wrong answer, not an empty one.
+        raise CliError(f"--days {args.days}: give at least 1")
     # The store keeps the history fold, so this reads only what happened since the last call.
     store = build_resources()["store"].get_store()
     # Names only: validating every target is `fleet check`'s job, and slow for a big fleet.

@@ -29,7 +29,11 @@ def _store(home: str | None):
     from fleet_assets.resources import build_resources
 
     resource = build_resources()["store"]
-    return resource.get_store(), type(resource).__name__
+    # Where the objects are, as the user configured it (not the resource's class name).
+    root, bucket = getattr(resource, "root", None), getattr(resource, "bucket", None)
+    where = (str(root) if root else
+             f"s3://{bucket}/{getattr(resource, 'prefix', '') or ''}" if bucket else type(resource).__name__)
+    return resource.get_store(), where
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -107,6 +107,20 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's error on one line: where, what. Its own text spans four lines and names the
+    file "<unicode string>" (the loader reads text, not the file)."""
+    problem = getattr(exc, "problem", None)
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if not problem or mark is None:
+        return f"not valid YAML: {' '.join(str(exc).split())}"
+    context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and start is not None and (start.line, start.column) != (mark.line, mark.column):
+        context += f" from line {start.line + 1}, column {start.column + 1}"
+    return (f"line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {problem}"
+            + (f" ({context})" if context else ""))
+
+
 def read_yaml(path: str | Path, *, missing_hint: str = "") -> Any:
     """The document in ``path``, refused whole (every problem listed) unless it is sane."""
     p = Path(path)
@@ -131,7 +145,7 @@ def read_yaml(path: str | Path, *, missing_hint: str = "") -> Any:
     try:  # the reader refuses control characters (a NUL) as soon as it is built
         loader = yaml.SafeLoader(text.removeprefix("\ufeff"))
     except yaml.YAMLError as exc:
-        raise TargetConfigError(f"{p}: not valid YAML: {exc}; remove the control character",
+        raise TargetConfigError(f"{p}: {_yaml_problem(exc)}; remove the control character",
                                 str(p)) from None
     try:
         node = loader.get_single_node()
@@ -143,8 +157,9 @@ def read_yaml(path: str | Path, *, missing_hint: str = "") -> Any:
                                      for q in problems], str(p))
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
-        tab = "; indent with spaces, YAML does not allow tabs" if "'\\t'" in str(exc) else ""
-        raise TargetConfigError(f"{p}: not valid YAML: {exc}{tab}", str(p)) from None
+        fix = ("indent with spaces, YAML does not allow tabs" if "'\\t'" in str(exc)
+               else "check the indentation, quotes and brackets there")
+        raise TargetConfigError(f"{p}: {_yaml_problem(exc)}; {fix}", str(p)) from None
     except RecursionError:
         raise TargetConfigError(f"{p}: nested too deeply to read; flatten the document",
                                 str(p)) from None

@@ -60,6 +60,10 @@ from fleet_assets.lib.store.local import sweep_partials
 from fleet_assets.lib.targets import Target
 
 Clock = Callable[[], float]
+# D by our own limits, not the site's answer that the page is gone: over the size cap, a
+# redirect to an origin the target does not allow (or a Location we refuse). Gone for that
+# day only, never a tombstone, so a raised cap or a new allowed_origins works the next day.
+_OUR_LIMITS = frozenset({ErrorKind.TOO_LARGE, ErrorKind.OFFSITE, ErrorKind.REDIRECT_REFUSED})
 
 
 class PartitionCrawler:
@@ -265,8 +269,7 @@ class PartitionCrawler:
             evidence = keys.evidence_key(self.target.name, self.date, nk)
             self.store.put_if_absent(evidence, evidence_of(outcome))
             oversize = outcome.error is ErrorKind.TOO_LARGE
-            if not oversize:
-                # Over the cap is our limit, not the site's answer: gone for this day only.
+            if outcome.error not in _OUR_LIMITS:
                 self.tombstones.record(url, self.date, outcome.status, verdict.reason, evidence)
             return base.with_attempt(
                 status=mf.GONE, http_status=outcome.status, failure_class=FailureClass.HARD,
