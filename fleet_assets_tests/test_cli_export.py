@@ -42,3 +42,9 @@ def test_export_refuses_a_reversed_range_before_writing(fleet_env, tmp_path, cap
                      "--from", "2025-06-12", "--to", "2025-06-10"]) == 2
     assert "--from 2025-06-12 is after --to 2025-06-10" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_export_into_a_directory_asks_for_a_file(fleet_env, tmp_path, capsys):
+    assert cli.main(["export", "records", "-o", str(tmp_path)]) == 2
+    assert f"-o {tmp_path}: is a directory; give a file, e.g. {tmp_path}/records.parquet" in (
+        capsys.readouterr().err)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import dagster as dg
 import pytest
 
 from fleet_assets.cli import main as cli
+from fleet_assets.settings import REPO_ROOT
 
 
 def test_version_names_fleet_and_dagster(capsys):
@@ -37,3 +42,13 @@ def test_every_command_is_registered():
     sub = next(a for a in cli.build_parser()._actions if a.dest == "command")
     assert {"sandbox", "demo", "status", "sql", "export", "parse", "check", "verify", "backfill",
             "reset-circuit"} <= set(sub.choices)
+
+
+@pytest.mark.parametrize("variable, value", [("FLEET_START_DATE", "yesterday"), ("FLEET_ENV", "staging")])
+def test_a_bad_setting_is_one_line_naming_it_not_a_traceback(variable, value, tmp_path):
+    """A bad FLEET_* value ended in a ConfigError traceback (raised on import, in a subprocess)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "FLEET_HOME": str(tmp_path), variable: value}
+    proc = subprocess.run([sys.executable, "-m", "fleet_assets.cli.main", "status"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"fleet status: {variable}={value!r}") and "Traceback" not in proc.stderr

@@ -39,3 +39,9 @@ def test_sql_into_a_closed_pipe_ends_quietly(fleet_env):
     proc.wait(timeout=120)
     assert "Traceback" not in err and "BrokenPipe" not in err, err
     assert proc.returncode == 1
+
+
+def test_an_empty_query_is_a_usage_error_not_a_traceback(fleet_env, capsys):
+    assert cli.main(["sql", "  "]) == 2
+    err = capsys.readouterr().err
+    assert "fleet sql: give a query" in err and "Traceback" not in err

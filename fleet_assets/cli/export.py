@@ -42,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--from {start} is after --to {end}: give the earlier date to --from")
     ext, options = FORMATS[args.format]
     output = Path(args.output or f"{args.table}.{ext}").resolve()
+    if output.is_dir():
+        example = output / f"{args.table}.{ext}"
+        raise CliError(f"-o {args.output}: is a directory; give a file, e.g. {example}")
     warehouse = build_resources()["warehouse"]
     warehouse.ensure_views(targets.values())
     con = warehouse.connect(read_only=True)

@@ -25,6 +25,7 @@ from fleet_assets.cli import (
     verify,
 )
 from fleet_assets.cli.common import CliError, HelpFormatter
+from fleet_assets.lib.failures import ConfigError
 from fleet_assets.lib.targets import TargetConfigError
 
 COMMANDS = (sandbox, demo, status, sql, export, parse, check, verify, backfill, reset)
@@ -75,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except TargetConfigError as exc:
         print(f"fleet {args.command}: targets file: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:  # a bad FLEET_* value: its message names the variable and the fix
+        print(f"fleet {args.command}: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         _silence_stdout()

@@ -30,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
 
     from fleet_assets.resources import build_resources
 
+    if not args.query.strip():
+        raise CliError('give a query, e.g. fleet sql "SELECT target, count(*) FROM records GROUP BY 1"')
     warehouse = build_resources()["warehouse"]
     warehouse.ensure_views(configured_targets().values())
     con = warehouse.connect(read_only=True)
