@@ -36,6 +36,9 @@ def test_help_of_a_flag_shows_no_default(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "(default: True)" not in out and "(default: False)" not in out
     assert "(default: 3600)" in out
+    with pytest.raises(SystemExit):
+        cli.main(["reset-circuit", "--help"])
+    assert "(default: )" not in capsys.readouterr().out  # --note's empty default
 
 
 def test_every_command_is_registered():
