@@ -252,3 +252,52 @@ def test_config_error_is_a_value_error_and_a_fleet_error():
 def test_failure_class_values_are_the_letters():
     assert [c.value for c in FailureClass] == ["A", "B", "C", "D"]
     assert FailureClass("B") is FailureClass.ENVIRONMENTAL and FailureClass.HARD == "D"
+
+
+def _reference_marker(tax: Taxonomy, body: bytes) -> str | None:
+    """The verdict of one case-insensitive regex per marker, as classify ran before."""
+    import re as _re
+
+    for m in tax.captcha_markers:
+        if _re.search(_re.escape(m.encode()), body, _re.IGNORECASE):
+            return m
+    for p in tax.captcha_patterns:
+        if _re.search(p.encode(), body, _re.IGNORECASE):
+            return p
+    return None
+
+
+@pytest.mark.parametrize("body", [
+    b"<html><title>Shop</title><p>ordinary</p></html>",
+    b"<div ID='PX-Captcha'>", b"see CF-CHL and captcha-delivery.COM",  # first in list order wins
+    b"<TITLE>Just a moment...</TITLE>", b"Incapsula Incident ID: 9", b"",
+    b"\xff\xfe caf\xe9 <title>Access Denied</title>", b"www.GOOGLE.com/sorry/index",
+    "na\u00efve \u00c9CRAN cf_chl_x".encode(),  # non-ASCII bytes around an ASCII marker
+])
+def test_block_marker_gives_the_verdicts_of_one_regex_per_marker(body):
+    custom = Taxonomy(captcha_markers=("Wall", "\u00c9cran"),
+                      captcha_patterns=(r"[A-Z]{3}\d", r"[!-^]{4}q", r"\x41\x42c", r"(?-i:Zz)y"))
+    for tax in (Taxonomy(), custom):
+        assert tax.block_marker(body) == _reference_marker(tax, body)
+    assert custom.block_marker("\u00e9cran".encode()) is None  # ASCII-only case folding, as re
+    assert custom.block_marker(b"xx abc1") == r"[A-Z]{3}\d"
+    # patterns that a lowered body would answer differently keep the IGNORECASE search
+    assert custom.block_marker(b".. abcdQ") == r"[!-^]{4}q"
+    assert custom.block_marker(b"abC") == r"\x41\x42c"
+    assert custom.block_marker(b"ZzY") == r"(?-i:Zz)y" and custom.block_marker(b"zzy") is None
+
+
+def test_block_marker_agrees_with_one_regex_per_marker_on_random_bodies():
+    import random
+
+    rng = random.Random(14)
+    pieces = [b"<TITLE>", b"</title>", b"Just a Moment", b"...", b" ", b"\n", b"ID", b"=", b"'",
+              b"Captcha-Challenge", b"<h1>", b"ACCESS DENIED", b"</H1>", b"you don't have "
+              b"permission to access", b"Our Systems have detected unusual traffic", b"\xc3\x89",
+              b"/cdn-cgi/challenge-platform/h/b/orchestrate/", b"abcdQ", b"px-CAPTCHA", b"a"]
+    custom = Taxonomy(captcha_markers=(),
+                      captcha_patterns=(r"[!-^]{4}q", r"[a-z]{3}\s*=", r"(?-i:ID)="))
+    for _ in range(3000):
+        body = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        for tax in (Taxonomy(), custom):
+            assert tax.block_marker(body) == _reference_marker(tax, body), body

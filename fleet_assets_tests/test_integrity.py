@@ -7,7 +7,7 @@ import json
 import pytest
 
 from fleet_assets.lib.store.base import CorruptObject
-from fleet_assets.lib.store.integrity import QUARANTINE, quarantine, read_page
+from fleet_assets.lib.store.integrity import QUARANTINE, pack_page, quarantine, read_page
 from fleet_assets.lib.store.local import LocalObjectStore
 
 
@@ -67,3 +67,13 @@ def test_quarantine_keeps_each_distinct_bad_copy(page):
     second = quarantine(store, key, b"two", "why")
     assert first != second and store.get(first) == b"one" and store.get(second) == b"two"
     assert first.startswith(QUARANTINE + key)
+
+
+def test_objects_written_at_level_9_stay_valid_and_a_rerun_rewrites_nothing(page):
+    store, key, body, sha = page  # the fixture writes gzip level 9, as the crawler once did
+    old = store.get(key)
+    packed = pack_page(body)
+    assert packed != old and gzip.decompress(packed) == body  # level 6: other bytes, same body
+    assert pack_page(body) == packed  # no timestamp: the same body packs to the same bytes
+    assert store.put_if_absent(key, packed) is False  # the key is the page's, not the bytes'
+    assert store.get(key) == old and read_page(store, key, sha) == body

@@ -72,7 +72,11 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from fleet_assets.lib.markers import DEFAULT_CAPTCHA_MARKERS, DEFAULT_CAPTCHA_PATTERNS
+from fleet_assets.lib.markers import (
+    DEFAULT_CAPTCHA_MARKERS,
+    DEFAULT_CAPTCHA_PATTERNS,
+    MarkerMatcher,
+)
 
 
 class FailureClass(StrEnum):
@@ -225,10 +229,12 @@ class Taxonomy:
     captcha_patterns: tuple[str, ...] = DEFAULT_CAPTCHA_PATTERNS
 
     def __post_init__(self) -> None:
-        compiled = [(m, re.compile(re.escape(m.encode()), re.IGNORECASE))
-                    for m in self.captcha_markers]
-        compiled += [(p, re.compile(p.encode(), re.IGNORECASE)) for p in self.captcha_patterns]
-        object.__setattr__(self, "_markers", tuple(compiled))
+        matcher = MarkerMatcher(self.captcha_markers, self.captcha_patterns)
+        object.__setattr__(self, "_matcher", matcher)
+
+    def block_marker(self, body: bytes) -> str | None:
+        """The first marker (literals, then patterns, in their order) the body carries."""
+        return self._matcher.first(body)  # type: ignore[attr-defined]
 
     def status_class(self, status: int) -> FailureClass | None:
         if status in self.statuses:
@@ -254,9 +260,9 @@ class Taxonomy:
         if by_status not in (None, A):
             return _verdict(by_status, f"HTTP {status}")
         body = outcome.body or b""
-        for label, marker in self._markers:  # type: ignore[attr-defined]
-            if marker.search(body):
-                return _verdict(B, f"HTTP {status} block page (marker {label!r})")
+        label = self.block_marker(body)
+        if label is not None:
+            return _verdict(B, f"HTTP {status} block page (marker {label!r})")
         if by_status is A:
             return _verdict(A, f"HTTP {status}")
         if _short_body(outcome, len(body)):

@@ -17,6 +17,8 @@ with its words ("One More Step: a memoir").
 Reads no settings.
 """
 
+import re
+
 # Block pages of the widely documented bot walls, by vendor. Only what appears on the wall
 # itself counts: a vendor's sensor script or a reCAPTCHA/hCaptcha/Turnstile widget in an
 # ordinary form is not a block, nor is a page that mentions "captcha" (a "Captcha kit"
@@ -51,3 +53,67 @@ DEFAULT_CAPTCHA_PATTERNS = (
     r"<h1[^>]*>\s*access denied\s*</h1>\s*you don.t have permission to access",
     r"our systems have detected unusual traffic",
 )
+
+
+# -- matching ------------------------------------------------------------------------------
+# Verdicts are those of one ``re.IGNORECASE`` search per marker over the body bytes, found
+# cheaper (a 100 KB page: 14.5 ms -> 0.6 ms): the body is lowered once (``bytes.lower`` and
+# bytes IGNORECASE both fold ASCII only), literals are found with ``in``, and a pattern that
+# folds safely runs case-sensitively over the lowered body, where re can skip to its literal
+# prefix (IGNORECASE disables that). One combined alternation measured slower than either.
+_SAFE_ESCAPES = frozenset("swdb")
+
+
+def folds_safely(pattern: str) -> bool:
+    """Whether ``pattern`` matches the lowered body exactly where IGNORECASE matches the body.
+
+    True only for lowercase patterns without escapes that name characters (``\\x41``),
+    backreferences, inline flags or character ranges (``[!-^]`` matches ``a`` under
+    IGNORECASE but not case-sensitively); anything else keeps the IGNORECASE search.
+    """
+    if pattern != pattern.lower():
+        return False
+    in_class, i = False, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            nxt = pattern[i + 1:i + 2]
+            if not nxt or (nxt.isalnum() and nxt not in _SAFE_ESCAPES):
+                return False
+            i += 2
+            continue
+        if in_class:
+            if ch == "]":
+                in_class = False
+            elif ch == "-" and pattern[i - 1] not in "[^" and pattern[i + 1:i + 2] not in ("]", ""):
+                return False
+        elif ch == "[":
+            in_class = True
+            if pattern[i + 1:i + 2] == "^":
+                i += 1
+            if pattern[i + 1:i + 2] == "]":
+                i += 1  # a leading ] is a literal
+        elif ch == "(" and pattern[i + 1:i + 2] == "?" and pattern[i + 2:i + 3] != ":":
+            return False
+        i += 1
+    return True
+
+
+class MarkerMatcher:
+    """Finds the first marker a body carries: literals, then patterns, each in their order."""
+
+    def __init__(self, markers: tuple[str, ...], patterns: tuple[str, ...]) -> None:
+        self._literals = tuple((m, m.encode().lower()) for m in markers)
+        self._patterns = tuple(
+            (p, folds_safely(p), re.compile(p.encode(), 0 if folds_safely(p) else re.IGNORECASE))
+            for p in patterns)
+
+    def first(self, body: bytes) -> str | None:
+        lowered = body.lower()
+        for label, needle in self._literals:
+            if needle in lowered:
+                return label
+        for label, on_lowered, regex in self._patterns:
+            if regex.search(lowered if on_lowered else body):
+                return label
+        return None

@@ -22,7 +22,6 @@ goes through the attempt's ``Route`` (``route.py``: proxy, host budget, robots.t
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import hashlib
 import random
 import time
@@ -56,7 +55,7 @@ from fleet_assets.lib.failures import (
 from fleet_assets.lib.http.fetcher import Fetcher
 from fleet_assets.lib.http.origins import target_policy
 from fleet_assets.lib.store.base import CorruptObject, ObjectMissing, ObjectStore
-from fleet_assets.lib.store.integrity import read_page
+from fleet_assets.lib.store.integrity import pack_page, read_page
 from fleet_assets.lib.store.local import sweep_partials
 from fleet_assets.lib.targets import Target
 
@@ -253,7 +252,7 @@ class PartitionCrawler:
         fetched_at = dt.datetime.fromtimestamp(self.clock(), dt.UTC).isoformat(timespec="seconds")
         if verdict.failure is None:
             body = outcome.body or b""
-            wrote = self.store.put_if_absent(obj_key, gzip.compress(body, mtime=0))
+            wrote = self.store.put_if_absent(obj_key, pack_page(body))
             if wrote:
                 self._tally.add(newly_stored=1, bytes_stored=len(body))
             self._tally.outcome("C" if confirmed_c else "ok")

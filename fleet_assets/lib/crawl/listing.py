@@ -36,7 +36,6 @@ How a walk ends (``Discovery``):
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,7 +45,7 @@ from fleet_assets.lib.extract import Page, absolute_url, links_from, parse_page
 from fleet_assets.lib.failures import FailureClass, ListingFailed
 from fleet_assets.lib.http.origins import OriginPolicy, link_allowed, target_policy
 from fleet_assets.lib.store.base import CorruptObject, ObjectMissing, ObjectStore
-from fleet_assets.lib.store.integrity import read_page
+from fleet_assets.lib.store.integrity import pack_page, read_page
 from fleet_assets.lib.targets import Selector, Target
 
 
@@ -180,7 +179,7 @@ def _keep(target: str, date: str, store: ObjectStore, url: str, page: ListingPag
     store.put(page_key.replace(".html.gz", ".meta.json"),
               json.dumps({"final_url": page.final_url, "content_type": page.content_type},
                          sort_keys=True).encode())
-    store.put_if_absent(page_key, gzip.compress(page.body, mtime=0))
+    store.put_if_absent(page_key, pack_page(page.body))
 
 
 def _load(target: str, date: str, store: ObjectStore, url: str,

@@ -21,6 +21,16 @@ import zlib
 from fleet_assets.lib.store.base import CorruptObject, ObjectMissing, ObjectStore, check_key
 
 QUARANTINE = "quarantine/"
+# Level 6 (zlib's default), not 9: on ~100 KB documentation pages it compresses in 60% of
+# the time to within 1% of the size (0.137 vs 0.136 of the body). The natural key and the
+# manifest's ``content_sha256`` are of the body, so objects written at 9 stay valid and a
+# re-run writes nothing new.
+PAGE_GZIP_LEVEL = 6
+
+
+def pack_page(body: bytes) -> bytes:
+    """The stored form of a page body: gzip without a timestamp (same body, same bytes)."""
+    return gzip.compress(body, compresslevel=PAGE_GZIP_LEVEL, mtime=0)
 
 
 def quarantine(store: ObjectStore, key: str, data: bytes, reason: str) -> str:
