@@ -18,6 +18,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _check_faults(text: str) -> None:
+    """Bad knobs as ``fleet sandbox: --faults ...`` with an example, like every other error."""
+    import json
+
+    from fleet_assets.sandbox.faults import Faults
+
+    try:
+        Faults.from_dict(json.loads(text))
+    except (ValueError, TypeError) as exc:
+        raise CliError(f"--faults {text}: {exc}; write a JSON object, e.g. "
+                       "'{\"transient_rate\": 0.2}'") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from fleet_assets.sandbox.__main__ import main as sandbox_main
 
@@ -25,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--port {args.port}: give 0 (any free port) or a port up to 65535")
     argv = ["--port", str(args.port), "--proxies", str(args.proxies)]
     if args.faults:
+        _check_faults(args.faults)
         argv += ["--faults", args.faults]
     try:
         return sandbox_main(argv)
