@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 
@@ -36,6 +37,9 @@ def test_help_of_a_flag_shows_no_default(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "(default: True)" not in out and "(default: False)" not in out
     assert "(default: 3600)" in out
+    with pytest.raises(SystemExit):
+        cli.main(["reset-circuit", "--help"])
+    assert "(default: )" not in capsys.readouterr().out  # --note's empty default
 
 
 def test_every_command_is_registered():
@@ -52,3 +56,21 @@ def test_a_bad_setting_is_one_line_naming_it_not_a_traceback(variable, value, tm
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith(f"fleet status: {variable}={value!r}") and "Traceback" not in proc.stderr
+
+
+def test_the_readme_fleet_commands_parse_and_its_backfill_dates_are_partitions():
+    """The README showed `fleet backfill --from 2025-06-10`, before the first partition day."""
+    from fleet_assets.cli.backfill import date_range
+    from fleet_assets.settings import DEFAULT_START_DATE
+
+    readme = (REPO_ROOT / "README.md").read_text().splitlines()
+    argvs = [shlex.split(line.split("#", 1)[0])[1:] for line in readme
+             if line.strip().startswith(".venv/bin/fleet ")]
+    # Usage forms ([--repair], parquet|csv|jsonl, `backfill ...`, --help) are not runs.
+    concrete = [a for a in argvs if not any(c in " ".join(a) for c in ("[", "|", "...", "--help"))]
+    assert len(concrete) >= 7
+    parser = cli.build_parser()
+    for argv in concrete:
+        args = parser.parse_args(argv)
+        if args.command == "backfill":
+            assert date_range(args.start, args.end, DEFAULT_START_DATE)

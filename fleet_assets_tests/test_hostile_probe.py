@@ -460,3 +460,12 @@ def test_a_redirect_refused_by_our_origin_policy_is_gone_for_that_day_only(site,
     second = crawl(store, fixed, date="2025-06-11")
     assert [e.status for e in second.entries] == [mf.STORED]  # was skipped as tombstoned
     assert site.hits["/item"] == 1
+
+
+def test_a_utf16_listing_declared_only_in_the_header_yields_its_links(site, tmp_path):
+    listing = "".join(f"<a class=l href='/item/{i}'>x</a>" for i in range(3))
+    site.routes["/list"] = html(listing.encode("utf-16-le"), "text/html; charset=UTF-16")
+    for i in range(3):
+        site.routes[f"/item/{i}"] = html(REAL)
+    result = crawl(LocalObjectStore(tmp_path), listing_target(site))
+    assert result.complete and len(result.entries) == 3  # was read big-endian: no link at all

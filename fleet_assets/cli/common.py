@@ -18,14 +18,14 @@ class CliError(FleetError):
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows each option's default, except where there is none to show (None, False, a flag).
+    """Shows each option's default, except where there is none to show (None, False, "", a flag).
 
     A flag (``--no-wait``: store_false) takes no value, so its default (True) would read as
     "this flag is on by default", the opposite of what it means.
     """
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        if (action.default in (None, False, argparse.SUPPRESS) or action.required
+        if (action.default in (None, False, "", argparse.SUPPRESS) or action.required
                 or action.nargs == 0):
             return action.help or ""
         return super()._get_help_string(action) or ""

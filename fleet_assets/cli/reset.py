@@ -17,10 +17,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fleet_assets.state.circuit import CLOSED, check_target_known, circuit_state, reset_circuit
+    from fleet_assets.cli.common import configured_targets
+    from fleet_assets.state.circuit import (
+        CLOSED,
+        check_target_known,
+        circuit_state,
+        known_targets,
+        reset_circuit,
+    )
     from fleet_assets.state.instance import get_instance
 
     instance = get_instance()
+    if args.target not in known_targets(instance) and args.target in configured_targets():
+        # "not a registered target partition ... check the spelling" misled for a real target.
+        raise CliError(f"{args.target} has not run yet, so its circuit is closed: nothing to reset")
     try:
         check_target_known(instance, args.target)
         current = circuit_state(instance, args.target)
