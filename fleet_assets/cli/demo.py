@@ -90,9 +90,9 @@ def run(args: argparse.Namespace) -> int:
               f"{' (registered ' + ', '.join(added) + ')' if added else ''}")
         print(f"  dates:   {dates[0]} .. {dates[-1]}")
         pairs = [(d, t) for t in names for d in dates]
-        print(f"  {len(pairs)} partitions: raw_pages -> extracted_records -> daily_aggregates, "
-              f"one run each, {args.workers} at once; an aggregate that must wait for the day "
-              "before gets a run of its own (the run count grows by one)")
+        print(f"  {len(pairs)} partitions, {args.workers} runs at once: raw_pages -> extracted_records"
+              " -> daily_aggregates in one run,\n  and a run of its own for an aggregate that waits"
+              " for the day before (the count grows)")
         runs = materialize_fleet(pairs, workers=args.workers, on_done=_progress)
     new_objects = sum(int(r.metadata.get("raw_pages.newly_stored", 0)) for r in runs)
     print(f"\nstored {new_objects} new raw object(s) (a page is stored once: a re-run stores 0)")
