@@ -7,6 +7,7 @@ This module only builds the parser; each command lives in its own module (``demo
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import warnings
@@ -64,6 +65,17 @@ def _silence_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    code = _run(argv)
+    if argv is None:
+        # The process ends right after: freezing the heap spares the interpreter a last full
+        # collection of Dagster's object graph at exit (0.45 s after a bare import, ~1 s after
+        # a demo run, measured). atexit handlers and flushes still run. Not for in-process
+        # callers (tests pass ``argv``), whose objects must stay collectable.
+        gc.freeze()
+    return code
+
+
+def _run(argv: Sequence[str] | None) -> int:
     # Dagster flags beta/preview APIs we use on purpose (partitioned checks); not news to a CLI user.
     warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
     args = build_parser().parse_args(argv)
