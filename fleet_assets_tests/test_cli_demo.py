@@ -34,6 +34,7 @@ def test_a_second_demo_stores_nothing_new_and_no_run_prints_a_warning(fleet_env)
     assert "stored 15 new raw object(s)" in first.stdout
     assert "stored 0 new raw object(s)" in second.stdout, second.stdout
     assert "pages=15 new=0 records=15" in second.stdout
+    assert "fleet parse jobs --date" in second.stdout  # the target it ran (it said shop)
 
 
 def test_a_refused_partition_prints_its_reason(fleet_env, capsys):

@@ -18,7 +18,7 @@ next steps:
   make dev                     Dagster UI on http://127.0.0.1:3000: assets, runs, checks, partitions
   .venv/bin/fleet status       per-target health: state, failure classes, circuit
   .venv/bin/fleet sql "SELECT target, count(*) FROM records GROUP BY 1"
-  .venv/bin/fleet parse shop --date {date}    re-extract stored pages with the current rules"""
+  .venv/bin/fleet parse {target} --date {date}    re-extract stored pages with the current rules"""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -110,5 +110,6 @@ def run(args: argparse.Namespace) -> int:
     failed = [r for r in runs if not r.success]
     if failed:
         print(f"\n{len(failed)} partition run(s) failed, each with its reason above")
-    print(NEXT_STEPS.format(date=dates[-1]))
+    # A target this demo ran (it named shop even with --target jobs or another targets file).
+    print(NEXT_STEPS.format(target=names[0], date=dates[-1]))
     return 1 if failed else 0
