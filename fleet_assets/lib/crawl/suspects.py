@@ -14,6 +14,13 @@ only such pages reach the drift checks and the circuit. A listing page that load
 a single link gets the same treatment (``listing.py``). Pages that miss only *some* required
 fields are not suspects: they are stored and judged downstream as before.
 
+The check runs on every good page, so it reads only as much of the page as it needs: the
+body is parsed incrementally and a required field found complete in the start of the page
+settles it (``yields_required_early``); anything the start cannot settle is judged on the
+whole page by ``extract.yields_required``, as before. Measured on 300 pages of Python's docs
+(``h1`` required): 0.5 ms a page instead of 1.8 ms; a page without the field (a suspect)
+costs 4 ms instead of 1.8 ms, being read twice.
+
 Reads a target's ``record`` (``required`` and the fields' selectors). ``PartitionCrawler``
 (``crawler.py``) acts on these answers; the metadata counts ``outcome_suspect``,
 ``outcome_suspect_cleared``, ``suspects`` and ``confirmed_C``.
@@ -21,10 +28,15 @@ Reads a target's ``record`` (``required`` and the fields' selectors). ``Partitio
 
 from __future__ import annotations
 
+from typing import Any
+
+from lxml import etree, html
+
 from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
-from fleet_assets.lib.extract import yields_required
+from fleet_assets.lib.decode import decode_html
+from fleet_assets.lib.extract import LINK_ATTRS, coerce, compile_selector, yields_required
 from fleet_assets.lib.failures import FetchOutcome
-from fleet_assets.lib.targets import RecordRules
+from fleet_assets.lib.targets import FieldRule, RecordRules
 
 SUSPECT = "suspect: a good answer without any required field, asked again as another client"
 SUSPECT_TWICE = "confirmed C: no required field in two answers to two clients"
@@ -32,8 +44,87 @@ SUSPECT_TWICE = "confirmed C: no required field in two answers to two clients"
 
 def is_suspect(outcome: FetchOutcome, rules: RecordRules) -> bool:
     """A good answer yielding none of the required fields (never when nothing is required)."""
-    return bool(rules.required) and not yields_required(
+    return bool(rules.required) and not yields_required_early(
         outcome.body or b"", rules, outcome.effective_url, outcome.header("content-type"))
+
+
+# The first chunk fed to the parser; each next one is twice as long, so a page without the
+# field costs a few selector runs (not one per chunk: quadratic on a 5 MB page). 4 KB first
+# measured best on Python's docs (whose h1 follows ~10-40 KB of head and navigation).
+_CHUNK = 4096
+
+
+def _settles_early(rule: FieldRule) -> bool:
+    """Whether a partial tree can settle the field exactly.
+
+    A CSS selector without pseudo-classes matches on tags, attributes, ancestors and earlier
+    siblings only, all fixed when an element is created, so its matches in a partial tree
+    are the first of the whole page's (``:last-child``, ``:empty``, XPath's ``last()`` are
+    not). URL values depend on a ``<base href>`` that may come later: whole page only.
+    """
+    sel = rule.selector
+    return (sel.css is not None and ":" not in sel.css and rule.type != "url"
+            and (sel.attr is None or sel.attr.lower() not in LINK_ATTRS))
+
+
+def _complete(node: Any) -> bool:
+    """Whether an element already follows ``node``'s subtree: libxml2 appends nodes in
+    document order and never reopens a closed element, so ``node``'s text is final."""
+    while node is not None:
+        if node.getnext() is not None:
+            return True
+        node = node.getparent()
+    return False
+
+
+def _settled(root: Any, rule: FieldRule) -> bool | None:
+    """The field's verdict (found or not) once the partial tree settles it, else None."""
+    attr = rule.selector.attr
+    for node in compile_selector(rule.selector)(root):
+        if attr is not None:  # attributes are complete when the element is created
+            raw = (node.get(attr) or "").strip()
+        elif not _complete(node):
+            return None
+        else:
+            raw = " ".join(node.text_content().split())
+        if raw:  # the first non-empty match is the field's value (``select_first``)
+            return coerce(raw, rule.type) is not None
+    return None
+
+
+def yields_required_early(body: bytes, rules: RecordRules, url: str | None = None,
+                          content_type: str | None = None) -> bool:
+    """``extract.yields_required``, settled from the start of the page when it can be."""
+    by_name = {f.name: f for f in rules.fields}
+    required = [by_name[r] for r in rules.required if r in by_name]
+    pending = [f for f in required if _settles_early(f)]
+    if pending and body.strip():
+        text = decode_html(body, content_type)[1].encode("utf-8", "replace")
+        parser = etree.HTMLPullParser(  # the options of ``extract._PARSER``
+            events=("start",), tag="html", encoding="utf-8", no_network=True,
+            huge_tree=False, remove_comments=True, remove_pis=True)
+        parser.set_element_class_lookup(html.HtmlElementClassLookup())
+        root = None
+        try:
+            at, size = 0, _CHUNK
+            while at < len(text):
+                parser.feed(text[at:at + size])
+                at, size = at + size, size * 2
+                for _event, element in parser.read_events():
+                    root = element if root is None else root
+                if root is None:
+                    continue
+                for rule in list(pending):
+                    verdict = _settled(root, rule)
+                    if verdict:
+                        return True
+                    if verdict is False:
+                        pending.remove(rule)
+                if not pending and len(required) == sum(map(_settles_early, required)):
+                    return False  # every required field settled as not found
+        except (etree.LxmlError, ValueError):
+            pass  # the whole-page check below decides
+    return yields_required(body, rules, url, content_type)
 
 
 def other_proxy(pool: ProxyPool | None, target: str, avoid: str | None) -> Proxy | None:
