@@ -158,6 +158,12 @@ def test_base_href_is_the_base_of_relative_links():
         "http://h/static/v2/b"]
 
 
+def test_the_first_base_with_an_href_counts_wherever_it_is():
+    body = (b"<h1>T</h1>" + b"<p>filler</p>" * 500 + b"<div><base target=_top>"
+            b"<base href='/deep/'><base href='/later/'></div><a class=doc href=b>")
+    assert extract_record(body, LINKY, "http://h/page").values["doc"] == "http://h/deep/b"
+
+
 def test_url_fields_drop_what_is_not_a_web_url():
     body = b"<h1>T</h1><a class=doc href='javascript:void(0)'>x</a>"
     assert extract_record(body, LINKY, "http://h/").values["doc"] is None

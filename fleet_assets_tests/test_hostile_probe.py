@@ -469,3 +469,16 @@ def test_a_utf16_listing_declared_only_in_the_header_yields_its_links(site, tmp_
         site.routes[f"/item/{i}"] = html(REAL)
     result = crawl(LocalObjectStore(tmp_path), listing_target(site))
     assert result.complete and len(result.entries) == 3  # was read big-endian: no link at all
+
+
+def test_a_page_moved_by_an_instant_meta_refresh_is_stored_from_its_new_place(site, tmp_path):
+    site.routes["/old"] = html(b'<html><head><meta http-equiv="refresh" content="0; url=/new">'
+                               b"</head><body>Moved</body></html>")
+    site.routes["/new"] = html(REAL)
+    site.routes["/self"] = html(REAL.replace(b"<head>", b'<head><meta http-equiv="refresh" '
+                                             b'content="0; url=/self">'))
+    store = LocalObjectStore(tmp_path)
+    result = crawl(store, url_target([site.base + "/old", site.base + "/self"]))
+    assert result.complete and result.suspects == 0  # was a suspect, then confirmed C
+    assert set(stored(store, result).values()) == {REAL, site.routes["/self"](1)[2]}
+    assert site.hits["/self"] == 1  # a page refreshing itself is the page, not a loop

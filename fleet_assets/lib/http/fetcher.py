@@ -15,7 +15,8 @@ Redirects: 301/302/303/307/308 with a Location are followed by hand, each hop ch
 policy: another origin (scheme, host *and* port) is ``offsite``, a Location that is not an
 http(s) URL or carries a trick (backslash, user info) is ``redirect_refused``, a URL seen
 before or more than ``max_redirects`` hops is ``redirect_loop``. The outcome keeps the final
-URL and the chain (``FetchOutcome.final_url``, ``.redirects``).
+URL and the chain (``FetchOutcome.final_url``, ``.redirects``). An instant
+``<meta http-equiv="refresh">`` on a 200 is one more hop (``refresh.py``).
 
 Blaming the proxy: a proxy *failed* only when the connection to it was never established
 (refused, unreachable, its name unknown, or no connect within the deadline): that is
@@ -54,6 +55,7 @@ from fleet_assets.lib.http.origins import (
     location_url,
     parse,
 )
+from fleet_assets.lib.http.refresh import refresh_target
 from fleet_assets.lib.http.transport import Request, Response, Transport, Urllib3Transport
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -129,6 +131,13 @@ class HttpFetcher:
         seen = {current.url}
         for _hop in range(self.settings.max_redirects + 1):
             outcome = self._one(url, current, headers, proxy, policy, deadline)
+            refresh = (refresh_target(outcome, current.url, policy, seen)
+                       if _hop < self.settings.max_redirects else None)
+            if refresh is not None:  # an instant <meta refresh>: one more hop (refresh.py)
+                chain.append(current.url)
+                seen.add(refresh.url)
+                current = refresh
+                continue
             if outcome.error is not None or outcome.status not in REDIRECTS:
                 return replace(outcome, redirects=tuple(chain)) if chain else outcome
             location = outcome.header("location")
