@@ -42,8 +42,12 @@ def test_a_refused_partition_prints_its_reason(fleet_env, capsys):
     instance.add_dynamic_partitions("targets", ["jobs"])
     open_circuit(instance, "jobs", reason="drift on 2025-06-09")
     assert cli.main([*DEMO, "--sandbox-port", "0"]) == 1
-    [line] = [line for line in capsys.readouterr().out.splitlines() if "FAILED" in line]
+    out, err = capsys.readouterr()
+    [line] = [line for line in out.splitlines() if "FAILED" in line]
     assert "jobs" in line and "raw_pages: " in line and "circuit" in line, line
+    # Its one line says it all; Dagster's ERROR lines and the Failure's traceback were printed too.
+    assert "ERROR" not in err and "dagster._core" not in err, err
+    assert "run " in line  # the run id, to find its logs in the UI
     assert 'Execution of step "raw_pages" failed.' not in line
 
 

@@ -32,6 +32,12 @@ def test_export_filters_rows(fleet_env, sandbox, tmp_path, capsys):
                      "--from", "2025-06-10", "--to", "2025-06-10"]) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 15 and {r["target"] for r in rows} == {"jobs"}
+    typed = tmp_path / "typed.jsonl"  # the typed view has a date but no target column
+    assert cli.main(["export", "records_jobs", "--format", "jsonl", "-o", str(typed),
+                     "--from", "2025-06-10", "--to", "2025-06-10"]) == 0
+    assert len(typed.read_text().splitlines()) == 15
+    assert cli.main(["export", "records_jobs", "--target", "jobs", "-o", str(typed)]) == 2
+    assert "has no target column" in capsys.readouterr().err
     assert cli.main(["export", "records", "-o", str(tmp_path / "none.parquet"), "--target", "shop"]) == 0
     assert pq.read_table(tmp_path / "none.parquet").num_rows == 0
 

@@ -40,7 +40,7 @@ def _progress(run, n: int, total: int) -> None:
         if key in run.metadata:
             detail += f" {label}={int(run.metadata[key])}"
     if not run.success:
-        detail += f"  {run.error[:200]}"
+        detail += f"  {run.error[:200]}  (run {run.run_id[:8]}: its log in the UI)"
     print(f"  [{n:>3}/{total}] {status} {run.stage:<16} {run.target:<8} {run.date}{detail}",
           flush=True)
 
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         pairs = [(d, t) for t in names for d in dates]
         print(f"  {len(pairs)} partitions, {args.workers} runs at once: raw_pages -> extracted_records"
               " -> daily_aggregates in one run,\n  and a run of its own for an aggregate that waits"
-              " for the day before (the count grows)")
+              " for the day before (so the count can change)")
         runs = materialize_fleet(pairs, workers=args.workers, on_done=_progress)
     new_objects = sum(int(r.metadata.get("raw_pages.newly_stored", 0)) for r in runs)
     print(f"\nstored {new_objects} new raw object(s) (a page is stored once: a re-run stores 0)")

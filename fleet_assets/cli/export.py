@@ -66,8 +66,12 @@ def run(args: argparse.Namespace) -> int:
         if end:
             where.append("date <= ?")
             params.append(end)
-        if where and not {"target", "date"} <= columns:
-            raise CliError(f"{args.table} has no target/date columns to filter on")
+        # Only the columns filtered on must exist: records_<target> has a date but no target.
+        if args.target and "target" not in columns:
+            raise CliError(f"{args.table} has no target column (a records_<target> view is one "
+                           "target's already); drop --target")
+        if (start or end) and "date" not in columns:
+            raise CliError(f"{args.table} has no date column to filter on; drop --from/--to")
         # The table name is one of the warehouse's own (checked above); values are parameters.
         select = f'SELECT * FROM "{args.table}"' + (f" WHERE {' AND '.join(where)}" if where else "")
         rows = con.execute(f"SELECT count(*) FROM ({select})", params).fetchone()[0]
