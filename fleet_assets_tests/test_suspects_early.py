@@ -31,6 +31,13 @@ FILLER = b"<p>filler text</p>" * 60  # ~1 KB
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch):
     monkeypatch.setattr(suspects, "_CHUNK", 257)  # many chunk edges inside small pages
+    monkeypatch.setattr(suspects, "_WHOLE_BELOW", 0)
+    monkeypatch.setattr(suspects, "_PREFIX_PART", 1)  # read incrementally to the end
+
+
+@pytest.fixture(params=[1, 3])
+def prefix_part(request, monkeypatch):
+    monkeypatch.setattr(suspects, "_PREFIX_PART", request.param)
 
 
 @pytest.mark.parametrize("body", [
@@ -47,7 +54,7 @@ def small_chunks(monkeypatch):
     b"", b"   ", FILLER, b"<h1>T", b"<h1></h1><h1>", b"\xff\xfe<\x00h\x001\x00>\x00T\x00",
     "<meta charset=latin-1><h1>caf\u00e9</h1>".encode("latin-1") + FILLER,
 ])
-def test_the_early_check_answers_as_the_whole_page_check(body):
+def test_the_early_check_answers_as_the_whole_page_check(body, prefix_part):
     for rule_set in ALL:
         expected = yields_required(body, rule_set, "http://h/p", "text/html")
         assert yields_required_early(body, rule_set, "http://h/p", "text/html") is expected
@@ -61,7 +68,7 @@ def test_a_field_settled_early_stops_reading_the_page(monkeypatch):
     assert whole_page == []  # neither page was parsed whole
 
 
-def test_random_pages_get_the_whole_page_verdict():
+def test_random_pages_get_the_whole_page_verdict(prefix_part):
     rng = random.Random(14)
     parts = [b"<h1>", b"</h1>", b"Title", b" ", b"<span class=price>", b"</span>", b"9.99",
              b"<p class=stock>", b"</p>", b"sold out", b"<div class=item data-sku=Z>", b"</div>",
@@ -72,3 +79,21 @@ def test_random_pages_get_the_whole_page_verdict():
         for rule_set in ALL:
             expected = yields_required(body, rule_set, "http://h/p", None)
             assert yields_required_early(body, rule_set, "http://h/p", None) is expected, body
+
+
+def test_a_small_page_is_parsed_whole_at_once(monkeypatch):
+    monkeypatch.setattr(suspects, "_WHOLE_BELOW", 32_768)
+    whole_page: list[bytes] = []
+    monkeypatch.setattr(suspects, "yields_required", lambda body, *a: whole_page.append(body))
+    yields_required_early(b"<h1>Title</h1>" + FILLER, TITLE)
+    assert len(whole_page) == 1
+
+
+def test_only_the_first_third_is_read_incrementally(monkeypatch):
+    monkeypatch.setattr(suspects, "_PREFIX_PART", 3)
+    whole_page: list[bytes] = []
+    monkeypatch.setattr(suspects, "yields_required", lambda body, *a: whole_page.append(body))
+    yields_required_early(FILLER * 10 + b"<h1>Late</h1><p>", TITLE)  # past the first third
+    assert len(whole_page) == 1
+    assert yields_required_early(b"<h1>Early</h1><p>" + FILLER * 10, TITLE) is True
+    assert len(whole_page) == 1
