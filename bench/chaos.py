@@ -143,8 +143,8 @@ def verify(home: Path, sandbox: SandboxProcess, partitions: list[tuple[str, str]
     """Compare the store with what the sandbox serves now (faults off, gone pages still gone)."""
     from fleet_assets.lib.crawl.crawler import PartitionCrawler
     from fleet_assets.lib.crawl.retry import policies_from
-    from fleet_assets.lib.failures import Taxonomy
     from fleet_assets.lib.http.fetcher import HttpFetcher
+    from fleet_assets.lib.taxonomy import Taxonomy
 
     os.environ["FLEET_SANDBOX_URL"] = sandbox.url
     targets = load_targets(home.parent / "targets.yaml")
@@ -272,7 +272,7 @@ def _discover_listings(home: Path, env: dict[str, str], partitions: list[tuple[s
     code = ("import json,sys; from pathlib import Path; from fleet_assets.lib.crawl.crawler import "
             "PartitionCrawler; from fleet_assets.lib.http.fetcher import HttpFetcher; "
             "from fleet_assets.lib.crawl.retry import policies_from; "
-            "from fleet_assets.lib.failures import Taxonomy; "
+            "from fleet_assets.lib.taxonomy import Taxonomy; "
             "from fleet_assets.lib.store.local import LocalObjectStore; "
             "from fleet_assets.lib.targets import load_targets; import os; "
             "ts = load_targets(os.environ['FLEET_TARGETS']); "

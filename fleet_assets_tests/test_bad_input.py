@@ -25,15 +25,11 @@ from fleet_assets.lib.crawl.crawler import PartitionCrawler
 from fleet_assets.lib.crawl.proxies import Proxy
 from fleet_assets.lib.crawl.retry import policies_from
 from fleet_assets.lib.extract import extract_links, extract_record
-from fleet_assets.lib.failures import (
-    ConfigError,
-    ErrorKind,
-    FailureClass,
-    Taxonomy,
-)
+from fleet_assets.lib.failures import ConfigError, ErrorKind, FailureClass
 from fleet_assets.lib.http.fetcher import FetchSettings, HttpFetcher
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import TargetConfigError, load_targets, parse_targets
+from fleet_assets.lib.taxonomy import Taxonomy
 
 CAP = 200_000
 SECRET = "s3cr3t-value-42"

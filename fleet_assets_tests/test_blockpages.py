@@ -17,9 +17,10 @@ from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
 from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
 from fleet_assets.lib.crawl.retry import DEFAULT_POLICIES
-from fleet_assets.lib.failures import B, FetchOutcome, Taxonomy
+from fleet_assets.lib.failures import B, FetchOutcome
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import parse_targets
+from fleet_assets.lib.taxonomy import Taxonomy
 from fleet_assets.resources import build_resources
 from fleet_assets.resources.fetcher import FetcherResource
 from fleet_assets.state.instance import get_instance, register_targets

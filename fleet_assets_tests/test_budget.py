@@ -22,10 +22,10 @@ from fleet_assets.lib.crawl.budget import Deferred, Lease, LocalBudget, MemoryBu
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
 from fleet_assets.lib.crawl.ratelimit import Backoff, Limits
 from fleet_assets.lib.crawl.retry import DEFAULT_POLICIES
-from fleet_assets.lib.failures import Taxonomy
 from fleet_assets.lib.http.fetcher import HttpFetcher
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import load_targets
+from fleet_assets.lib.taxonomy import Taxonomy
 
 PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname={db}"
 

@@ -13,10 +13,11 @@ from retry_support import targets_file
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
 from fleet_assets.lib.crawl.retry import DEFAULT_POLICIES
-from fleet_assets.lib.failures import A, Taxonomy
+from fleet_assets.lib.failures import A
 from fleet_assets.lib.http.fetcher import HttpFetcher
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import load_targets
+from fleet_assets.lib.taxonomy import Taxonomy
 from fleet_assets.settings import LOCAL_INSTANCE_YAML
 
 DATE = "2025-06-10"

@@ -15,12 +15,13 @@ from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
 from fleet_assets.lib.crawl.proxies import Proxy
 from fleet_assets.lib.crawl.retry import DEFAULT_POLICIES
-from fleet_assets.lib.failures import A, B, ConfigError, ErrorKind, Taxonomy
+from fleet_assets.lib.failures import A, B, ConfigError, ErrorKind
 from fleet_assets.lib.http.fetcher import FetchSettings, HttpFetcher, error_kind
 from fleet_assets.lib.http.mock import MockTransport, Scripted
 from fleet_assets.lib.http.origins import target_policy
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import load_targets
+from fleet_assets.lib.taxonomy import Taxonomy
 from fleet_assets.resources.fetcher import FetcherResource
 
 URL = "/jobs/2025-06-10/job/1"

@@ -21,11 +21,12 @@ from fleet_assets.lib.crawl.crawler import PartitionCrawler
 from fleet_assets.lib.crawl.retry import policies_from
 from fleet_assets.lib.decode import decode_html
 from fleet_assets.lib.extract import extract_record
-from fleet_assets.lib.failures import B, ErrorKind, FetchOutcome, Taxonomy
+from fleet_assets.lib.failures import B, ErrorKind, FetchOutcome
 from fleet_assets.lib.http.fetcher import FetchSettings, HttpFetcher
 from fleet_assets.lib.http.origins import target_policy
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import TargetConfigError, load_targets, parse_targets
+from fleet_assets.lib.taxonomy import Taxonomy
 
 DATE = "2025-06-10"
 Reply = tuple[int, list[tuple[str, str]], bytes]

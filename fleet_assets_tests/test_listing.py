@@ -12,9 +12,10 @@ from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
 from fleet_assets.lib.crawl.retry import DEFAULT_POLICIES
-from fleet_assets.lib.failures import B, C, D, Taxonomy
+from fleet_assets.lib.failures import B, C, D
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import parse_targets
+from fleet_assets.lib.taxonomy import Taxonomy
 
 DATE = "2025-06-10"
 H = "http://site.test"

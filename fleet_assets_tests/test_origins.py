@@ -11,12 +11,13 @@ import pytest
 
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
 from fleet_assets.lib.crawl.retry import DEFAULT_POLICIES
-from fleet_assets.lib.failures import ErrorKind, Taxonomy
+from fleet_assets.lib.failures import ErrorKind
 from fleet_assets.lib.http.fetcher import HttpFetcher
 from fleet_assets.lib.http.mock import MockTransport, Scripted
 from fleet_assets.lib.http.origins import BadURL, Offsite, Origin, OriginPolicy, parse, target_policy
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import parse_targets
+from fleet_assets.lib.taxonomy import Taxonomy
 
 
 def test_an_origin_has_an_explicit_port():

@@ -12,11 +12,11 @@ from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
 from fleet_assets.lib.crawl.progress import Progress
 from fleet_assets.lib.crawl.retry import policies_from
-from fleet_assets.lib.failures import Taxonomy
 from fleet_assets.lib.http.fetcher import HttpFetcher
 from fleet_assets.lib.logfmt import kv
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import load_targets
+from fleet_assets.lib.taxonomy import Taxonomy
 from fleet_assets.resources import build_resources
 from fleet_assets.settings import targets_path
 

@@ -18,10 +18,10 @@ from fleet_assets.lib.crawl.robots import (
     product_token,
     wildcard_match,
 )
-from fleet_assets.lib.failures import Taxonomy
 from fleet_assets.lib.http.fetcher import HttpFetcher
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import load_targets
+from fleet_assets.lib.taxonomy import Taxonomy
 
 SITE = "http://site.test"
 DATE = "2025-06-10"

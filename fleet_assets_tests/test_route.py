@@ -15,11 +15,12 @@ from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
 from fleet_assets.lib.crawl.result import Tally
 from fleet_assets.lib.crawl.retry import policies_from
 from fleet_assets.lib.crawl.route import Route
-from fleet_assets.lib.failures import FailureClass, ListingFailed, Taxonomy
+from fleet_assets.lib.failures import FailureClass, ListingFailed
 from fleet_assets.lib.http.fetcher import HttpFetcher
 from fleet_assets.lib.http.mock import MockTransport, Scripted
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import parse_targets
+from fleet_assets.lib.taxonomy import Taxonomy
 
 BASE = "http://127.0.0.1:8787"
 NOW = 1_000_000.0

@@ -12,9 +12,9 @@ from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl.crawler import PartitionCrawler
 from fleet_assets.lib.crawl.retry import DEFAULT_POLICIES
 from fleet_assets.lib.crawl.tombstones import TombstoneIndex
-from fleet_assets.lib.failures import Taxonomy
 from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import load_targets
+from fleet_assets.lib.taxonomy import Taxonomy
 from fleet_assets.resources.fetcher import FetcherResource
 
 DAY2 = "2025-06-11"

@@ -10,8 +10,9 @@ import time
 import pytest
 
 from fleet_assets.lib.crawl.proxies import Proxy
-from fleet_assets.lib.failures import ConfigError, ErrorKind, FailureClass, Taxonomy
+from fleet_assets.lib.failures import ConfigError, ErrorKind, FailureClass
 from fleet_assets.lib.http.fetcher import FetchSettings, HttpFetcher
+from fleet_assets.lib.taxonomy import Taxonomy
 from fleet_assets.sandbox import SandboxProcess
 
 DATE = "2025-06-10"

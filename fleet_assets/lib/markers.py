@@ -1,6 +1,6 @@
 """Block-page markers: what a CAPTCHA or interstitial served with a good status looks like.
 
-``Taxonomy.classify`` (``failures.py``) calls a body that matches one of them class B: the
+``Taxonomy.classify`` (``taxonomy.py``) calls a body that matches one of them class B: the
 site is refusing this client, and the page must never be stored as data. Two kinds, both
 replaceable per target (``taxonomy: {captcha_markers: [...], captcha_patterns: [...]}``):
 

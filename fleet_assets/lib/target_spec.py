@@ -23,11 +23,12 @@ from pydantic import (
 )
 
 from fleet_assets.lib.crawl.retry import policies_from
-from fleet_assets.lib.failures import ConfigError, Taxonomy
+from fleet_assets.lib.failures import ConfigError
 from fleet_assets.lib.http.origins import BadURL, parse
 from fleet_assets.lib.keys import check_target
 from fleet_assets.lib.selectors import selector_problem
 from fleet_assets.lib.tables import SCHEMAS
+from fleet_assets.lib.taxonomy import Taxonomy
 from fleet_assets.lib.urlrefs import PROXY_SCHEMES, credential_problem, stored_url
 
 FieldType = Literal["str", "int", "float", "bool", "date", "url"]
@@ -120,7 +121,7 @@ Slug = Annotated[str, AfterValidator(_slug)]
 
 
 def _finite(value: Any, where: str = "") -> None:
-    """taxonomy/retry are free-form mappings checked by lib/failures; NaN/inf never belong."""
+    """taxonomy/retry are free-form mappings checked by taxonomy.py and retry.py; NaN/inf never belong."""
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{where}: {value} is not a finite number; write an ordinary number")
     if isinstance(value, dict):

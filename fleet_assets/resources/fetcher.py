@@ -20,11 +20,12 @@ from fleet_assets import settings
 from fleet_assets.lib.crawl.backoff import ClassPolicy
 from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
 from fleet_assets.lib.crawl.retry import policies_from
-from fleet_assets.lib.failures import FailureClass, Taxonomy
+from fleet_assets.lib.failures import FailureClass
 from fleet_assets.lib.http.fetcher import FetchSettings, HttpFetcher
 from fleet_assets.lib.http.origins import target_policy
 from fleet_assets.lib.store.base import ObjectStore
 from fleet_assets.lib.targets import Target
+from fleet_assets.lib.taxonomy import Taxonomy
 
 # Exceptions nobody classified (a bug, a dying disk) get a few spaced attempts too.
 UNCLASSIFIED_RETRY = dg.RetryPolicy(

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 import pytest
 from urllib3.exceptions import IncompleteRead, ProtocolError
 
-from fleet_assets.lib.failures import A, D, ErrorKind, Taxonomy
+from fleet_assets.lib.failures import A, D, ErrorKind
 from fleet_assets.lib.http.deadline import Deadline
 from fleet_assets.lib.http.fetcher import FetchSettings, HttpFetcher
 from fleet_assets.lib.http.mock import MockTransport, Scripted
 from fleet_assets.lib.http.origins import parse
 from fleet_assets.lib.http.transport import Request, Urllib3Transport
+from fleet_assets.lib.taxonomy import Taxonomy
 
 PAGE = b"<html><head><title>t</title></head><body><h1>page</h1></body></html>"
 CAP = 1000

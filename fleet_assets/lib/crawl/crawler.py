@@ -49,7 +49,6 @@ from fleet_assets.lib.failures import (
     FetchOutcome,
     ListingFailed,
     ProxiesExhausted,
-    Taxonomy,
     Verdict,
 )
 from fleet_assets.lib.http.fetcher import Fetcher
@@ -58,6 +57,7 @@ from fleet_assets.lib.store.base import CorruptObject, ObjectMissing, ObjectStor
 from fleet_assets.lib.store.integrity import pack_page, read_page
 from fleet_assets.lib.store.local import sweep_partials
 from fleet_assets.lib.targets import Target
+from fleet_assets.lib.taxonomy import Taxonomy
 
 Clock = Callable[[], float]
 # D by our own limits, not the site's answer that the page is gone: over the size cap, a

@@ -34,11 +34,11 @@ from fleet_assets.lib.failures import (
     FleetError,
     ListingFailed,
     ProxiesExhausted,
-    Taxonomy,
     Verdict,
 )
 from fleet_assets.lib.http.fetcher import Fetcher
 from fleet_assets.lib.targets import Target
+from fleet_assets.lib.taxonomy import Taxonomy
 from fleet_assets.lib.urlrefs import redact_outcome
 
 Clock = Callable[[], float]
