@@ -73,9 +73,26 @@ def test_crawler_reports_progress_of_a_real_partition(fleet_env, sandbox):
         progress=Progress(reports.append, clock=StepClock(), every_seconds=5))
     result = crawler.run()
     assert result.complete and len(result.entries) == 15
-    # start at t=1, pages at t=2..16: reports at t=6, 11, 16, then the final one
-    assert [(r.done, r.total, r.final) for r in reports] == [
-        (5, 15, False), (10, 15, False), (15, 15, False), (15, 15, True)]
+    # 16 clock reads (start and 15 pages, in whatever order the fetch threads finish in),
+    # the first at t=1: reports at t=6, 11 and 16, then the final one
+    assert [r.final for r in reports] == [False, False, False, True]
+    assert [r.attempted for r in reports] == sorted(r.attempted for r in reports)
+    assert (reports[-1].done, reports[-1].total, reports[-1].attempted) == (15, 15, 15)
+    assert [r.elapsed_seconds for r in reports] == [5.0, 10.0, 15.0, 16.0]
+
+
+def test_pages_finished_before_start_are_counted_and_the_total_is_unknown_until_then():
+    reports = []
+    progress = Progress(reports.append, clock=StepClock(), every_seconds=2)
+    progress.page(_entry(0, mf.STORED, None))  # t=1: a listing page's link, fetched early
+    progress.page(_entry(1, mf.STORED, None))  # t=2
+    progress.page(_entry(2, mf.STORED, None))  # t=3: due, before the walk ended
+    progress.start(total=4, carried=0)  # t=4
+    progress.page(_entry(3, mf.STORED, None))  # t=5: due
+    final = progress.finish()  # t=6
+    assert [(r.done, r.total, r.elapsed_seconds) for r in reports] == [
+        (3, None, 2.0), (4, 4, 4.0), (4, 4, 5.0)]
+    assert reports[0].fields()["pages"] == "3/?" and final.fields()["pages"] == "4/4"
 
 
 def test_raw_pages_logs_progress_and_outcomes_as_key_value(fleet_env, sandbox):
