@@ -167,3 +167,25 @@ def test_the_first_base_with_an_href_counts_wherever_it_is():
 def test_url_fields_drop_what_is_not_a_web_url():
     body = b"<h1>T</h1><a class=doc href='javascript:void(0)'>x</a>"
     assert extract_record(body, LINKY, "http://h/").values["doc"] is None
+
+
+def test_each_thread_parses_with_its_own_parser():
+    """A parser shared by threads takes a lock per parse: pages were parsed one at a time."""
+    import threading
+
+    from fleet_assets.lib import extract
+
+    seen, barrier = [], threading.Barrier(4)
+
+    def work():
+        barrier.wait()
+        seen.append(extract._parser())  # kept alive: ids of freed parsers could repeat
+        assert extract.parse_page(b"<html><h1>x</h1></html>") is not None
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(p) for p in seen}) == 4
+    assert extract._parser() is extract._parser()  # and one per thread, not one per page

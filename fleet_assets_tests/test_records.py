@@ -89,6 +89,32 @@ def test_a_corrupt_page_is_reported_not_parsed(rules):
     assert out.rows == [] and out.report.pages_parsed == 0 and len(out.corrupt) == 1
 
 
+def test_threads_give_the_rows_and_report_of_one_thread_in_manifest_order(rules):
+    bodies = {}
+    for i in range(200):
+        url = f"http://j/{i}"
+        bodies[url] = (page(f"R{i}", pay=str(i)) if i % 7 else b"<html><p>drifted</p></html>")
+    entries = [entry(u, body=b) for u, b in bodies.items()]
+    entries.insert(50, entry("http://j/gone", "gone"))
+    one = extract_partition(entries, lambda e: bodies[e.url], rules, "jobs", DATE, threads=1)
+    many = extract_partition(entries, lambda e: bodies[e.url], rules, "jobs", DATE, threads=8)
+    assert many.rows == one.rows and many.report == one.report
+    assert [r["url"] for r in many.rows] == [u for i, u in enumerate(bodies) if i % 7]
+
+
+def test_a_page_that_cannot_be_read_ends_the_extraction(rules):
+    from fleet_assets.lib.store.base import ObjectMissing
+
+    def read(e):
+        if e.url.endswith("/3"):
+            raise ObjectMissing(e.object_key)
+        return page("R")
+
+    with pytest.raises(ObjectMissing):
+        extract_partition([entry(f"http://j/{i}", body=page("R")) for i in range(40)], read,
+                          rules, "jobs", DATE, threads=4)
+
+
 def test_sample_urls_are_capped_and_sorted(rules):
     urls = [f"http://j/{n:02d}" for n in range(9, -1, -1)]
     out = extract_partition([entry(u, body=b"<p/>") for u in urls], lambda e: b"<p/>", rules,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -80,8 +81,19 @@ def compile_selector(sel: Selector) -> etree.XPath:
 
 # lxml is given UTF-8 with the encoding forced: the text is already decoded, and a <meta>
 # naming another charset must not make lxml decode it a second time.
-_PARSER = html.HTMLParser(encoding="utf-8", no_network=True, huge_tree=False,
-                          remove_comments=True, remove_pis=True)
+PARSER_OPTIONS = {"encoding": "utf-8", "no_network": True, "huge_tree": False,
+                  "remove_comments": True, "remove_pis": True}
+# One parser per thread: lxml parses without the GIL, but a parser object shared by threads
+# takes a lock for each parse, so a shared one parsed on one core at a time (300 Python doc
+# pages: 0.43 s in 1 thread, 0.48 s in 2 with one parser, 0.24 s with one parser each).
+_parsers = threading.local()
+
+
+def _parser() -> html.HTMLParser:
+    parser = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = _parsers.parser = html.HTMLParser(**PARSER_OPTIONS)
+    return parser
 
 
 def parse_page(body: bytes, url: str | None = None, content_type: str | None = None
@@ -91,7 +103,7 @@ def parse_page(body: bytes, url: str | None = None, content_type: str | None = N
         return None
     encoding, text = decode_html(body, content_type)
     try:
-        root = html.document_fromstring(text.encode("utf-8", "replace"), parser=_PARSER,
+        root = html.document_fromstring(text.encode("utf-8", "replace"), parser=_parser(),
                                         base_url=url)
     except (etree.ParserError, ValueError, LookupError):
         return None

@@ -33,7 +33,7 @@ from lxml import etree, html
 
 from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
 from fleet_assets.lib.decode import decode_html
-from fleet_assets.lib.extract import LINK_ATTRS, coerce, compile_selector, yields_required
+from fleet_assets.lib.extract import LINK_ATTRS, PARSER_OPTIONS, coerce, compile_selector, yields_required
 from fleet_assets.lib.failures import FetchOutcome
 from fleet_assets.lib.targets import FieldRule, RecordRules
 
@@ -106,9 +106,7 @@ def yields_required_early(body: bytes, rules: RecordRules, url: str | None = Non
     pending = [f for f in required if _settles_early(f)]
     if pending and len(body) >= _WHOLE_BELOW and body.strip():
         text = decode_html(body, content_type)[1].encode("utf-8", "replace")
-        parser = etree.HTMLPullParser(  # the options of ``extract._PARSER``
-            events=("start",), tag="html", encoding="utf-8", no_network=True,
-            huge_tree=False, remove_comments=True, remove_pis=True)
+        parser = etree.HTMLPullParser(events=("start",), tag="html", **PARSER_OPTIONS)
         parser.set_element_class_lookup(html.HtmlElementClassLookup())
         root = None
         try:
