@@ -133,6 +133,14 @@ def warehouse_path() -> Path:
     return fleet_home() / "warehouse.duckdb"
 
 
+DEFAULT_SANDBOX_URL = "http://127.0.0.1:8787"
+
+
+def sandbox_url() -> str:
+    """Where targets.yaml's ``${FLEET_SANDBOX_URL:-...}`` points now."""
+    return _raw("FLEET_SANDBOX_URL") or DEFAULT_SANDBOX_URL
+
+
 def targets_path() -> Path:
     return Path(_raw("FLEET_TARGETS") or REPO_ROOT / "targets.yaml").resolve()
 

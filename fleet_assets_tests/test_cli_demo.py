@@ -77,3 +77,74 @@ def test_demo_with_an_unknown_target_is_an_error(fleet_env, capsys):
     assert cli.main(["demo", "--target", "nope", "--days", "1"]) == 2
     err = capsys.readouterr().err
     assert "fleet demo: --target nope: not in" in err and "known: jobs, news, shop" in err
+
+
+def test_only_targets_that_point_at_the_sandbox_start_it(tmp_path, monkeypatch):
+    from fleet_assets.cli.demo import uses_sandbox
+    from fleet_assets.lib.targets import load_targets
+
+    monkeypatch.delenv("FLEET_SANDBOX_URL", raising=False)
+    repo = load_targets(REPO_ROOT / "targets.yaml")
+    assert uses_sandbox(repo, ["shop"]) and uses_sandbox(repo, ["jobs", "news"])
+    path = tmp_path / "targets.yaml"
+    path.write_text("""
+targets:
+  - name: docs
+    urls: ["http://127.0.0.1:9/{date}/a.html"]
+    record: {fields: {title: {css: h1}}, required: [title]}
+  - name: literal
+    urls: ["http://127.0.0.1:8787/shop/{date}/item/1"]
+    record: {fields: {title: {css: h1}}, required: [title]}
+  - name: lookalike
+    urls: ["http://127.0.0.1:8788/x", "http://127.0.0.1:87/x"]
+    record: {fields: {title: {css: h1}}, required: [title]}
+""")
+    mine = load_targets(path)
+    assert not uses_sandbox(mine, ["docs"]) and not uses_sandbox(mine, ["lookalike"])
+    assert uses_sandbox(mine, ["literal"])  # the default sandbox URL written out
+    assert uses_sandbox({**repo, **mine}, ["docs", "shop"])
+    monkeypatch.setenv("FLEET_SANDBOX_URL", "http://127.0.0.1:9")  # a sandbox elsewhere
+    assert uses_sandbox(mine, ["docs"]) and not uses_sandbox(mine, ["literal"])
+
+
+def test_a_demo_of_another_site_does_not_start_the_sandbox(fleet_env, tmp_path, monkeypatch,
+                                                           capsys):
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    import fleet_assets.sandbox.process as sandbox_process
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "a.html").write_text("<html><h1>Real page</h1></html>")
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    (tmp_path / "targets.yaml").write_text(f"""
+targets:
+  - name: site
+    urls: ["{url}/a.html?day={{date}}"]
+    record: {{fields: {{title: {{css: h1}}}}, required: [title]}}
+    politeness: {{obey_robots: false}}
+""")
+    monkeypatch.setenv("FLEET_TARGETS", str(tmp_path / "targets.yaml"))
+    monkeypatch.setenv("FLEET_START_DATE", "2025-01-01")
+
+    def refuse(*a, **kw):
+        raise AssertionError("the sandbox was started for a target that does not use it")
+
+    monkeypatch.setattr(sandbox_process.SandboxProcess, "__init__", refuse)
+    try:
+        assert cli.main(["demo", "--target", "site", "--days", "1", "--end", "2025-06-10",
+                         "--workers", "1"]) == 0
+    finally:
+        server.shutdown()
+    out = capsys.readouterr().out
+    assert "sandbox=not started (no selected target uses it)" in out
+    assert "pages=1 new=1 records=1" in out, out
