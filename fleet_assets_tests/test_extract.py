@@ -179,7 +179,7 @@ def test_each_thread_parses_with_its_own_parser():
 
     def work():
         barrier.wait()
-        seen.append(extract._parser())  # kept alive: ids of freed parsers could repeat
+        seen.append(extract.thread_parser())  # kept alive: ids of freed parsers could repeat
         assert extract.parse_page(b"<html><h1>x</h1></html>") is not None
 
     threads = [threading.Thread(target=work) for _ in range(4)]
@@ -188,4 +188,4 @@ def test_each_thread_parses_with_its_own_parser():
     for t in threads:
         t.join()
     assert len({id(p) for p in seen}) == 4
-    assert extract._parser() is extract._parser()  # and one per thread, not one per page
+    assert extract.thread_parser() is extract.thread_parser()  # and one per thread, not one per page

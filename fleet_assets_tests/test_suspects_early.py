@@ -30,9 +30,9 @@ FILLER = b"<p>filler text</p>" * 60  # ~1 KB
 
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch):
-    monkeypatch.setattr(suspects, "_CHUNK", 257)  # many chunk edges inside small pages
+    monkeypatch.setattr(suspects, "_FIRST", 257)  # cuts inside small pages
     monkeypatch.setattr(suspects, "_WHOLE_BELOW", 0)
-    monkeypatch.setattr(suspects, "_PREFIX_PART", 1)  # read incrementally to the end
+    monkeypatch.setattr(suspects, "_PREFIX_PART", 1)  # the second start is the whole page
 
 
 @pytest.fixture(params=[1, 3])
@@ -89,7 +89,7 @@ def test_a_small_page_is_parsed_whole_at_once(monkeypatch):
     assert len(whole_page) == 1
 
 
-def test_only_the_first_third_is_read_incrementally(monkeypatch):
+def test_only_the_first_third_is_read_before_the_whole_page(monkeypatch):
     monkeypatch.setattr(suspects, "_PREFIX_PART", 3)
     whole_page: list[bytes] = []
     monkeypatch.setattr(suspects, "yields_required", lambda body, *a: whole_page.append(body))
@@ -97,3 +97,20 @@ def test_only_the_first_third_is_read_incrementally(monkeypatch):
     assert len(whole_page) == 1
     assert yields_required_early(b"<h1>Early</h1><p>" + FILLER * 10, TITLE) is True
     assert len(whole_page) == 1
+
+
+def test_any_cut_of_the_start_gives_the_whole_page_verdict(monkeypatch):
+    """The start is cut at random bytes: inside tags, attribute values, text and scripts."""
+    rng = random.Random(7)
+    parts = [b"<h1>", b"</h1>", b"Title", b" ", b"<span class=price>", b"</span>", b"9.99",
+             b"in stock", b"<p class=stock>", b"</p>", b"<div class=item data-sku=Z>",
+             b"<div class=item data-sku='  '>", b"</div>", b"<a class=doc href=q>", b"</a>",
+             b"<!-- c -->", b"x" * 50, b"<script>", b"</script>", b"<h2>", b"</h2>", b"<title>",
+             b"</title>", b"<base href=/b/>"]
+    for _ in range(500):
+        body = b"".join(rng.choice(parts) for _ in range(rng.randint(1, 60)))
+        monkeypatch.setattr(suspects, "_FIRST", rng.randint(1, len(body)))
+        monkeypatch.setattr(suspects, "_PREFIX_PART", rng.choice([1, 2, 3]))
+        for rule_set in ALL:
+            expected = yields_required(body, rule_set, "http://h/p", None)
+            assert yields_required_early(body, rule_set, "http://h/p", None) is expected, body

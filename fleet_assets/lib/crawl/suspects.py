@@ -33,7 +33,14 @@ from lxml import etree, html
 
 from fleet_assets.lib.crawl.proxies import Proxy, ProxyPool
 from fleet_assets.lib.decode import decode_html
-from fleet_assets.lib.extract import LINK_ATTRS, PARSER_OPTIONS, coerce, compile_selector, yields_required
+from fleet_assets.lib.extract import (
+    LINK_ATTRS,
+    coerce,
+    compile_selector,
+    text_of,
+    thread_parser,
+    yields_required,
+)
 from fleet_assets.lib.failures import FetchOutcome
 from fleet_assets.lib.targets import FieldRule, RecordRules
 
@@ -47,16 +54,16 @@ def is_suspect(outcome: FetchOutcome, rules: RecordRules) -> bool:
         outcome.body or b"", rules, outcome.effective_url, outcome.header("content-type"))
 
 
-# The first chunk fed to the parser; each next one is twice as long, so a page without the
-# field costs a few selector runs (not one per chunk: quadratic on a 5 MB page). 4 KB first
-# measured best on Python's docs (whose h1 follows ~10-40 KB of head and navigation).
-_CHUNK = 4096
-# Below this a page is parsed whole at once: the incremental parser costs more per byte, and
-# on the sandbox's 4.5 KB product pages it measured slower (0.13 vs 0.10 ms) for no saving.
+# The start of a page is parsed as a document of its own, first its first ``_FIRST`` bytes,
+# then (if that did not settle it) its first ``1/_PREFIX_PART``. Each is a plain parse with
+# the thread's parser, which runs without the GIL: the incremental parser used before fired a
+# Python event hook per element and, in the crawl's 16 threads, took 2.7 ms a page where one
+# thread took 1.1 (Python's docs, whose h1 follows ~10-40 KB of head and navigation).
+_FIRST = 16_384
+# Below this a page is parsed whole at once (the sandbox's 4.5 KB product pages).
 _WHOLE_BELOW = 32_768
-# The incremental parser costs ~2x the whole-page parse per byte (its event hooks), so it reads
-# at most about the first third of a page: a field there saves most of a parse; one further
-# on (or none: a suspect) costs at most ~0.7 of a parse more than the whole-page check alone.
+# A field past the first third (or none: a suspect) costs at most ~half a parse more than
+# the whole-page check alone; one in it saves most of a parse.
 _PREFIX_PART = 3
 
 
@@ -74,8 +81,10 @@ def _settles_early(rule: FieldRule) -> bool:
 
 
 def _complete(node: Any) -> bool:
-    """Whether an element already follows ``node``'s subtree: libxml2 appends nodes in
-    document order and never reopens a closed element, so ``node``'s text is final."""
+    """Whether an element already follows ``node``'s subtree in the parsed start of a page:
+    the start was parsed past the node's end tag (or past its start tag, for attributes), so
+    the node's text and attributes are those of the whole page. libxml2 closes the elements
+    still open where the start ends without adding any after them."""
     while node is not None:
         if node.getnext() is not None:
             return True
@@ -87,12 +96,9 @@ def _settled(root: Any, rule: FieldRule) -> bool | None:
     """The field's verdict (found or not) once the partial tree settles it, else None."""
     attr = rule.selector.attr
     for node in compile_selector(rule.selector)(root):
-        if attr is not None:  # attributes are complete when the element is created
-            raw = (node.get(attr) or "").strip()
-        elif not _complete(node):
+        if not _complete(node):  # cut inside it (its text, or its start tag's attributes)
             return None
-        else:
-            raw = " ".join(node.text_content().split())
+        raw = (node.get(attr) or "").strip() if attr is not None else text_of(node)
         if raw:  # the first non-empty match is the field's value (``select_first``)
             return coerce(raw, rule.type) is not None
     return None
@@ -106,29 +112,29 @@ def yields_required_early(body: bytes, rules: RecordRules, url: str | None = Non
     pending = [f for f in required if _settles_early(f)]
     if pending and len(body) >= _WHOLE_BELOW and body.strip():
         text = decode_html(body, content_type)[1].encode("utf-8", "replace")
-        parser = etree.HTMLPullParser(events=("start",), tag="html", **PARSER_OPTIONS)
-        parser.set_element_class_lookup(html.HtmlElementClassLookup())
-        root = None
-        try:
-            at, size = 0, _CHUNK
-            while at < len(text) // _PREFIX_PART:
-                parser.feed(text[at:at + size])
-                at, size = at + size, size * 2
-                for _event, element in parser.read_events():
-                    root = element if root is None else root
-                if root is None:
-                    continue
-                for rule in list(pending):
-                    verdict = _settled(root, rule)
-                    if verdict:
-                        return True
-                    if verdict is False:
-                        pending.remove(rule)
-                if not pending and len(required) == sum(map(_settles_early, required)):
-                    return False  # every required field settled as not found
-        except (etree.LxmlError, ValueError):
-            pass  # the whole-page check below decides
+        for cut in sorted({min(_FIRST, len(text) // _PREFIX_PART), len(text) // _PREFIX_PART}):
+            root = _start_of(text, cut)
+            if root is None:
+                continue
+            for rule in list(pending):
+                verdict = _settled(root, rule)
+                if verdict:
+                    return True
+                if verdict is False:
+                    pending.remove(rule)
+            if not pending and len(required) == sum(map(_settles_early, required)):
+                return False  # every required field settled as not found
+            if not pending:
+                break
     return yields_required(body, rules, url, content_type)
+
+
+def _start_of(text: bytes, cut: int) -> Any:
+    """The tree of ``text``'s first ``cut`` bytes (None when they hold no element)."""
+    try:
+        return html.document_fromstring(text[:cut], parser=thread_parser())
+    except (etree.ParserError, etree.LxmlError, ValueError):
+        return None
 
 
 def other_proxy(pool: ProxyPool | None, target: str, avoid: str | None) -> Proxy | None:
