@@ -189,3 +189,15 @@ def test_each_thread_parses_with_its_own_parser():
         t.join()
     assert len({id(p) for p in seen}) == 4
     assert extract.thread_parser() is extract.thread_parser()  # and one per thread, not one per page
+
+
+def test_links_differing_only_in_their_fragment_are_one_link_in_first_order():
+    from fleet_assets.lib.extract import extract_links
+    from fleet_assets.lib.targets import Selector
+
+    body = (b'<a href="b.html#s1">1</a><a href="a.html#x">2</a><a href="#top">3</a>'
+            b'<a href="http://other.example/c.html#x">4</a><a href="b.html">5</a>'
+            b'<a href="http://other.example/c.html#y">6</a><a href="a.html#y">7</a>'
+            b'<a href=" a.html ">8</a><a href="javascript:x#y">9</a>')
+    links = extract_links(body, Selector(css="a", attr="href"), "http://h.example/d/i.html")
+    assert links == ["http://h.example/d/b.html", "http://h.example/d/a.html"]

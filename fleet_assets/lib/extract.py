@@ -285,6 +285,9 @@ def links_from(page: Page, sel: Selector, limit: int = 100_000,
     except etree.XPathEvalError:
         return []
     out: dict[str, None] = {}
+    # A table of contents links each page many times, once per section (#fragment): each
+    # href is resolved once without its fragment (which the URL drops anyway).
+    resolved: dict[str | None, str | None] = {}
     for node in nodes if isinstance(nodes, list) else [nodes]:
         if sel.attr is not None:
             raw = node.get(sel.attr) if hasattr(node, "get") else None
@@ -292,8 +295,15 @@ def links_from(page: Page, sel: Selector, limit: int = 100_000,
             raw = node
         else:
             raw = node.get("href") if hasattr(node, "get") else None
-        url = absolute_url(raw, base)
-        if url is not None and (any_host or urlsplit(url).hostname in allowed):
+        raw = raw.partition("#")[0] if raw else raw
+        if raw in resolved:
+            url = resolved[raw]
+        else:
+            url = absolute_url(raw, base)
+            if url is not None and not (any_host or urlsplit(url).hostname in allowed):
+                url = None
+            resolved[raw] = url
+        if url is not None:
             out.setdefault(url, None)
         if len(out) >= limit:
             break
