@@ -73,7 +73,7 @@ def test_objects_written_at_level_9_stay_valid_and_a_rerun_rewrites_nothing(page
     store, key, body, sha = page  # the fixture writes gzip level 9, as the crawler once did
     old = store.get(key)
     packed = pack_page(body)
-    assert packed != old and gzip.decompress(packed) == body  # level 6: other bytes, same body
+    assert packed != old and gzip.decompress(packed) == body  # another level: other bytes
     assert pack_page(body) == packed  # no timestamp: the same body packs to the same bytes
     assert store.put_if_absent(key, packed) is False  # the key is the page's, not the bytes'
     assert store.get(key) == old and read_page(store, key, sha) == body
