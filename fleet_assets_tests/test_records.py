@@ -102,6 +102,23 @@ def test_threads_give_the_rows_and_report_of_one_thread_in_manifest_order(rules)
     assert [r["url"] for r in many.rows] == [u for i, u in enumerate(bodies) if i % 7]
 
 
+def test_threads_are_used_for_large_pages_or_a_remote_store_only():
+    from dataclasses import replace
+
+    from fleet_assets.lib.records import EXTRACT_THREADS, LARGE_PAGE_BYTES, extract_threads
+
+    def pages(size: int, n: int = 10) -> list[mf.ManifestEntry]:
+        return [replace(entry(f"http://j/{i}", body=b"x"), bytes=size) for i in range(n)]
+
+    assert EXTRACT_THREADS >= 2
+    assert extract_threads(pages(4_500), remote_store=False) == 1  # GIL handoffs cost more
+    assert extract_threads(pages(LARGE_PAGE_BYTES), remote_store=False) == EXTRACT_THREADS
+    assert extract_threads(pages(4_500), remote_store=True) == EXTRACT_THREADS
+    assert extract_threads(pages(10**6, n=1), remote_store=True) == 1
+    gone = [entry(f"http://j/g{i}", "gone") for i in range(5)]
+    assert extract_threads([*gone, *pages(10**6, n=1)], remote_store=False) == 1
+
+
 def test_a_page_that_cannot_be_read_ends_the_extraction(rules):
     from fleet_assets.lib.store.base import ObjectMissing
 

@@ -15,10 +15,10 @@ from fleet_assets.automation.partitions import fleet_partitions, split
 from fleet_assets.lib import keys, tables
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl import reuse
-from fleet_assets.lib.records import extract_partition
+from fleet_assets.lib.records import extract_partition, extract_threads
 from fleet_assets.lib.store.base import ObjectMissing
 from fleet_assets.lib.store.integrity import read_page
-from fleet_assets.lib.store.local import sweep_partials
+from fleet_assets.lib.store.local import LocalObjectStore, sweep_partials
 from fleet_assets.resources.store import STORE_OUTAGE_RETRY, ObjectStoreResource
 from fleet_assets.resources.targets import TargetsResource
 from fleet_assets.resources.warehouse import WarehouseResource
@@ -82,7 +82,8 @@ def _extract_partition(
     entries = mf.loads(manifest)
     extracted = extract_partition(
         entries, lambda e: read_page(object_store, e.object_key or "", e.content_sha256),
-        target.record, name, date)
+        target.record, name, date,
+        threads=extract_threads(entries, remote_store=not isinstance(object_store, LocalObjectStore)))
     rows, report, corrupt = extracted.rows, extracted.report, extracted.corrupt
     if corrupt:
         raise dg.Failure(
