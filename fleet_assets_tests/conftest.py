@@ -80,3 +80,12 @@ def webhook(monkeypatch):
 
 # Services (PostgreSQL, Redis, RabbitMQ): skip when missing, fail with FLEET_REQUIRE_SERVICES=1.
 from fleet_assets_tests.services import postgres_db, require_service  # noqa: E402, F401
+
+
+@pytest.fixture(scope="module")
+def s3_server():
+    """A moto S3 server on loopback, one per test module (``s3server.py``)."""
+    from fleet_assets_tests.s3server import S3Server
+
+    with S3Server() as server:
+        yield server

@@ -10,18 +10,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from fleet_assets.lib.store import duckdb_s3 as s3duck
-from fleet_assets_tests.s3server import S3Server, fresh_s3_store
-
-
-@pytest.fixture(scope="module")
-def server():
-    with S3Server() as s:
-        yield s
+from fleet_assets_tests.s3server import fresh_s3_store
 
 
 @pytest.fixture
-def store(server):
-    return fresh_s3_store(server)
+def store(s3_server):
+    return fresh_s3_store(s3_server)
 
 
 def _parquet(rows):

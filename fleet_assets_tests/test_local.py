@@ -1,5 +1,7 @@
 """LocalObjectStore beyond the store contract (contract/test_stores.py): its temp files."""
 
+import pytest
+
 from fleet_assets.lib.store.local import LocalObjectStore, sweep_partials
 from fleet_assets_tests.together import run_together
 
@@ -30,7 +32,6 @@ def test_conditional_create_names_no_temp_file_where_the_system_has_unnamed_file
     import tempfile
 
     if not hasattr(os, "O_TMPFILE"):
-        import pytest
         pytest.skip("no O_TMPFILE on this system")
     store = LocalObjectStore(tmp_path)
 
@@ -53,10 +54,8 @@ def test_a_writer_that_dies_before_the_link_leaves_nothing(tmp_path, monkeypatch
         raise KeyboardInterrupt  # stands for a kill between the write and the link
 
     monkeypatch.setattr(os, "link", killed)
-    try:
+    with pytest.raises(KeyboardInterrupt):
         store.put_if_absent("raw/p/k", b"partial?")
-    except KeyboardInterrupt:
-        pass
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
     assert sweep_partials(store, "raw/") == []
 

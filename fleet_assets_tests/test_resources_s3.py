@@ -13,21 +13,15 @@ import pytest
 
 from fleet_assets.lib.failures import ConfigError
 from fleet_assets.resources.s3 import S3StoreResource, prod_store
-from fleet_assets_tests.s3server import ACCESS_KEY, SECRET_KEY, S3Server, s3_client
-
-
-@pytest.fixture(scope="module")
-def server():
-    with S3Server() as s:
-        yield s
+from fleet_assets_tests.s3server import ACCESS_KEY, SECRET_KEY, s3_client
 
 
 @pytest.fixture
-def env(server, monkeypatch):
+def env(s3_server, monkeypatch):
     bucket = f"fleet-{uuid.uuid4().hex[:12]}"
-    s3_client(server).create_bucket(Bucket=bucket)
+    s3_client(s3_server).create_bucket(Bucket=bucket)
     for name, value in {"FLEET_S3_BUCKET": bucket, "FLEET_S3_PREFIX": "fleet/",
-                        "FLEET_S3_ENDPOINT_URL": server.url, "AWS_REGION": "us-east-1",
+                        "FLEET_S3_ENDPOINT_URL": s3_server.url, "AWS_REGION": "us-east-1",
                         "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
                         "FLEET_S3_MAX_ATTEMPTS": "1"}.items():
         monkeypatch.setenv(name, value)
@@ -41,10 +35,10 @@ def _keys(bucket: str) -> list[str]:
     return [o["Key"] for o in listed]
 
 
-def test_prod_store_reads_the_environment_and_keeps_secrets_as_env_vars(env, server):
+def test_prod_store_reads_the_environment_and_keeps_secrets_as_env_vars(env, s3_server):
     res = prod_store()
     assert isinstance(res, S3StoreResource)
-    assert (res.bucket, res.prefix, res.s3.endpoint_url) == (env, "fleet/", server.url)
+    assert (res.bucket, res.prefix, res.s3.endpoint_url) == (env, "fleet/", s3_server.url)
     assert res.s3.aws_secret_access_key == dg.EnvVar("AWS_SECRET_ACCESS_KEY")
     assert res.s3.aws_session_token is None  # unset: boto3's default chain, not an empty secret
     assert SECRET_KEY not in repr(res)

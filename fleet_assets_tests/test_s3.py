@@ -22,24 +22,18 @@ from fleet_assets_tests.s3server import S3Server, fresh_s3_store, s3_client
 from fleet_assets_tests.together import run_together
 
 
-@pytest.fixture(scope="module")
-def server():
-    with S3Server() as s:
-        yield s
-
-
 @pytest.fixture
-def store(server):
-    store = fresh_s3_store(server)
-    server.reset()
+def store(s3_server):
+    store = fresh_s3_store(s3_server)
+    s3_server.reset()
     return store
 
 
-def test_put_if_absent_writes_once_and_412_means_already_there(store, server):
+def test_put_if_absent_writes_once_and_412_means_already_there(store, s3_server):
     assert store.put_if_absent("raw/shop/2025-06-10/a.html.gz", b"one") is True
     assert store.put_if_absent("raw/shop/2025-06-10/a.html.gz", b"two") is False
     assert store.get("raw/shop/2025-06-10/a.html.gz") == b"one"
-    puts = server.puts("/raw/shop/")
+    puts = s3_server.puts("/raw/shop/")
     assert len(puts) == 2
     assert all(h.get("if-none-match") == "*" for _, h in puts)
 
@@ -52,54 +46,54 @@ def test_keys_land_under_the_prefix_and_uri_names_them(store):
         f"s3://{store.bucket}/fleet/tables/records/shop/2025-06-10.parquet")
 
 
-def test_concurrent_writers_each_send_a_conditional_put_and_the_server_decides(store, server):
+def test_concurrent_writers_each_send_a_conditional_put_and_the_server_decides(store, s3_server):
     won = run_together(12, lambda i: store.put_if_absent("raw/k", f"writer {i}".encode()))
     assert won.count(True) == 1
     # every writer really sent its conditional PUT: the server's condition decided, not a pre-check
-    assert len(server.puts("/raw/k")) == 12
+    assert len(s3_server.puts("/raw/k")) == 12
 
 
-def test_409_conflict_with_the_object_now_present_means_another_writer_won(store, server):
+def test_409_conflict_with_the_object_now_present_means_another_writer_won(store, s3_server):
     store.put_if_absent("raw/c", b"winner")
-    server.inject("PUT", "/raw/c", 409, "ConditionalRequestConflict")
+    s3_server.inject("PUT", "/raw/c", 409, "ConditionalRequestConflict")
     assert store.put_if_absent("raw/c", b"loser") is False
     assert store.get("raw/c") == b"winner"
 
 
-def test_409_conflict_with_the_object_still_absent_is_written_again(store, server):
-    server.inject("PUT", "/raw/d", 409, "ConditionalRequestConflict", times=2)
+def test_409_conflict_with_the_object_still_absent_is_written_again(store, s3_server):
+    s3_server.inject("PUT", "/raw/d", 409, "ConditionalRequestConflict", times=2)
     assert store.put_if_absent("raw/d", b"mine") is True
     assert store.get("raw/d") == b"mine"
-    assert [s for m, p, s in server.responses if m == "PUT" and p.endswith("/raw/d")] == [409, 409, 200]
+    assert [s for m, p, s in s3_server.responses if m == "PUT" and p.endswith("/raw/d")] == [409, 409, 200]
 
 
-def test_server_errors_after_botocore_retries_are_a_store_error(store, server):
-    server.inject("GET", "/raw/e", 503, "SlowDown", times=10)
+def test_server_errors_after_botocore_retries_are_a_store_error(store, s3_server):
+    s3_server.inject("GET", "/raw/e", 503, "SlowDown", times=10)
     with pytest.raises(StoreError, match="SlowDown|503"):
         store.get("raw/e")
 
 
-def test_put_replaces_and_identical_bytes_are_not_rewritten(store, server):
+def test_put_replaces_and_identical_bytes_are_not_rewritten(store, s3_server):
     store.put("tables/t.parquet", b"old")
     store.put("tables/t.parquet", b"new")
     assert store.get("tables/t.parquet") == b"new"
-    before = len(server.puts())
+    before = len(s3_server.puts())
     store.put("tables/t.parquet", b"new")
-    assert len(server.puts()) == before
+    assert len(s3_server.puts()) == before
 
 
-def test_list_is_paginated_sorted_and_scoped(store, server):
+def test_list_is_paginated_sorted_and_scoped(store, s3_server):
     keys = [f"raw/t/{i:02d}" for i in (7, 3, 12, 0, 5, 9, 1)] + ["tables/z"]
     for k in keys:
         store.put(k, b"")
     paged = S3ObjectStore(client=store.client, bucket=store.bucket, prefix="fleet/", list_page_size=3)
-    server.reset()
+    s3_server.reset()
     assert list(paged.list("raw/")) == sorted(keys[:-1])
-    assert sum(1 for m, p, _ in server.requests if m == "GET") == 3  # 7 keys, 3 per page
+    assert sum(1 for m, p, _ in s3_server.requests if m == "GET") == 3  # 7 keys, 3 per page
     assert list(paged.list("nothing/")) == []
 
 
-def test_unreachable_endpoint_raises_store_error(server):
+def test_unreachable_endpoint_raises_store_error(s3_server):
     dead = S3Server().start()
     client = s3_client(dead, max_attempts=1)
     dead.stop()
@@ -111,16 +105,16 @@ def test_unreachable_endpoint_raises_store_error(server):
             op()
 
 
-def test_missing_bucket_is_a_config_error_naming_the_setting(server):
-    store = S3ObjectStore(client=s3_client(server), bucket="no-such-bucket-here")
+def test_missing_bucket_is_a_config_error_naming_the_setting(s3_server):
+    store = S3ObjectStore(client=s3_client(s3_server), bucket="no-such-bucket-here")
     with pytest.raises(StoreConfigError, match="FLEET_S3_BUCKET"):
         store.put("raw/x", b"1")
 
 
 @pytest.mark.parametrize("bucket,prefix", [("ab", ""), ("fleet", "noslash"), ("fleet", "/abs/")])
-def test_bad_bucket_or_prefix_is_rejected(server, bucket, prefix):
+def test_bad_bucket_or_prefix_is_rejected(s3_server, bucket, prefix):
     with pytest.raises(ConfigError):
-        S3ObjectStore(client=s3_client(server), bucket=bucket, prefix=prefix)
+        S3ObjectStore(client=s3_client(s3_server), bucket=bucket, prefix=prefix)
 
 
 def test_a_bucket_is_verified_and_repaired_like_a_home(store):

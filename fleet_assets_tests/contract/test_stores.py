@@ -13,14 +13,8 @@ import pytest
 
 from fleet_assets.lib.store.base import ObjectMissing, ObjectStore
 from fleet_assets.lib.store.local import LocalObjectStore
-from fleet_assets_tests.s3server import S3Server, fresh_s3_store
+from fleet_assets_tests.s3server import fresh_s3_store
 from fleet_assets_tests.together import run_together
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    with S3Server() as server:
-        yield server
 
 
 @pytest.fixture(params=["local", "s3"])
