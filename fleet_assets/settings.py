@@ -133,7 +133,8 @@ def warehouse_path() -> Path:
     return fleet_home() / "warehouse.duckdb"
 
 
-DEFAULT_SANDBOX_URL = "http://127.0.0.1:8787"
+SANDBOX_PORT = 8787  # the sandbox's port when free: its URLs are part of every page's key
+DEFAULT_SANDBOX_URL = f"http://127.0.0.1:{SANDBOX_PORT}"
 
 
 def sandbox_url() -> str:

@@ -13,8 +13,6 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-import requests
-
 from fleet_assets import settings
 from fleet_assets.cli.common import CliError, add_command
 
@@ -93,10 +91,14 @@ class GraphQLBackfills:
     def __init__(self, url: str | None = None, timeout: float = 30.0):
         self.url = (url or settings.dagster_url()).rstrip("/")
         self.timeout = timeout
+        import requests  # here: every `fleet` command imports this module for its parser
+
         self._session = requests.Session()
         self._session.trust_env = False  # loopback: never through an HTTP proxy
 
     def query(self, text: str, variables: dict | None = None) -> dict:
+        import requests
+
         try:
             response = self._session.post(f"{self.url}/graphql", timeout=self.timeout,
                                           json={"query": text, "variables": variables or {}})

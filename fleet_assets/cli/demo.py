@@ -16,11 +16,11 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from fleet_assets.cli.common import CliError, add_command, configured_targets, recent_days, require_targets
+from fleet_assets.settings import SANDBOX_PORT
 
 if TYPE_CHECKING:
     from fleet_assets.lib.targets import Target
 
-DEMO_PORT = 8787
 NEXT_STEPS = """
 next steps:
   make dev                     Dagster UI on http://127.0.0.1:3000: assets, runs, checks, partitions
@@ -35,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--end", help="last date (YYYY-MM-DD); default yesterday")
     p.add_argument("--target", action="append", help="only this target (repeatable; default all)")
     p.add_argument("--workers", type=int, default=3, help="partitions run at once")
-    p.add_argument("--sandbox-port", type=int, default=DEMO_PORT,
+    p.add_argument("--sandbox-port", type=int, default=SANDBOX_PORT,
                    help="the sandbox's port when free (else any); keep it to keep the pages' keys")
     p.set_defaults(func=run)
 

@@ -9,10 +9,10 @@ from fleet_assets.cli.common import CliError, add_command
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from fleet_assets.sandbox.run import DEFAULT_PORT
+    from fleet_assets.settings import SANDBOX_PORT  # not the sandbox: aiohttp is 0.2 s of import
 
     p = add_command(sub, "sandbox", "serve the local adversarial web site and proxies")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 = any free port")
+    p.add_argument("--port", type=int, default=SANDBOX_PORT, help="0 = any free port")
     p.add_argument("--proxies", type=int, default=3, help="forward proxies to start")
     p.add_argument("--faults", help="fault knobs as JSON, e.g. '{\"transient_rate\": 0.2}'")
     p.set_defaults(func=run)

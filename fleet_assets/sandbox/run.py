@@ -21,9 +21,10 @@ from aiohttp import web
 from fleet_assets.sandbox.faults import Faults
 from fleet_assets.sandbox.proxy import ProxyPool, start_proxies
 from fleet_assets.sandbox.server import SiteOptions, make_app
+from fleet_assets.settings import SANDBOX_PORT
 
 HOST = "127.0.0.1"
-DEFAULT_PORT = 8787
+DEFAULT_PORT = SANDBOX_PORT
 
 
 @dataclass
