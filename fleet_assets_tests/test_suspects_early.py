@@ -8,15 +8,8 @@ import pytest
 
 from fleet_assets.lib.crawl import suspects
 from fleet_assets.lib.crawl.suspects import yields_required_early
-from fleet_assets.lib.extract import extract_record
+from fleet_assets.lib.extract import yields_required
 from fleet_assets.lib.targets import FieldRule, RecordRules, Selector
-
-
-def yields_required(body: bytes, rules: RecordRules, url: str | None, content_type: str | None
-                    ) -> bool:
-    """The verdict of the whole page, by definition: a required field has a value."""
-    values = extract_record(body, rules, url, content_type).values
-    return any(values.get(name) is not None for name in rules.required)
 
 
 def rules(*fields: FieldRule, required: tuple[str, ...] | None = None) -> RecordRules:

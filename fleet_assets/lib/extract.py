@@ -248,6 +248,17 @@ def extract_from(page: Page, rules: RecordRules) -> Extraction:
     return Extraction(values=values, missing_required=missing, encoding=page.encoding)
 
 
+def yields_required(body: bytes, rules: RecordRules, url: str | None = None,
+                    content_type: str | None = None) -> bool:
+    """Whether the page yields at least one required field (stops at the first found)."""
+    page = parse_page(body, url, content_type)
+    if page is None:
+        return False
+    by_name = {f.name: f for f in rules.fields}
+    return any(extract_field(page, by_name[r]) is not None for r in rules.required
+               if r in by_name)
+
+
 def extract_links(body: bytes, sel: Selector, base_url: str, limit: int = 100_000,
                   hosts: Iterable[str] | None = None, content_type: str | None = None
                   ) -> list[str]:

@@ -24,7 +24,6 @@ from typing import Any
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.extract import Extraction, extract_record
-from fleet_assets.lib.extract_memo import extraction_of
 from fleet_assets.lib.failures import ConfigError
 from fleet_assets.lib.store.base import CorruptObject
 from fleet_assets.lib.targets import RecordRules
@@ -124,11 +123,7 @@ def extract_partition(entries: Iterable[mf.ManifestEntry], read: Callable[[mf.Ma
             body = read(entry)
         except CorruptObject as exc:  # quarantined; never parsed under the manifest's hash
             return exc
-        url = entry.final_url or entry.url
-        if entry.content_sha256 is None:
-            return extract_record(body, rules, url, entry.content_type)
-        # Verified against content_sha256 by ``read``: the crawl's parse, if this process made it.
-        return extraction_of(body, entry.content_sha256, rules, url, entry.content_type)
+        return extract_record(body, rules, entry.final_url or entry.url, entry.content_type)
 
     stored = [e for e in entries if e.status == mf.STORED]
     pool = ThreadPoolExecutor(max(1, min(threads, len(stored))), thread_name_prefix="extract")

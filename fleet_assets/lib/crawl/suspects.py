@@ -17,8 +17,8 @@ fields are not suspects: they are stored and judged downstream as before.
 The check runs on every good page, so it reads only as much of the page as it needs: the
 body is parsed incrementally and a required field found complete in the start of the page
 settles it (``yields_required_early``); anything the start cannot settle is judged on the
-whole page (``yields_required``), whose extraction ``extracted_records`` then reuses. Only
-pages of 32 KB or more, and only their first third, are read so (see ``_PREFIX_PART``).
+whole page by ``extract.yields_required``, as before. Only pages of 32 KB or more, and only
+their first third, are read so (see ``_PREFIX_PART``).
 
 Reads a target's ``record`` (``required`` and the fields' selectors). ``PartitionCrawler``
 (``crawler.py``) acts on these answers; the metadata counts ``outcome_suspect``,
@@ -27,7 +27,6 @@ Reads a target's ``record`` (``required`` and the fields' selectors). ``Partitio
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from lxml import etree, html
@@ -40,8 +39,8 @@ from fleet_assets.lib.extract import (
     compile_selector,
     text_of,
     thread_parser,
+    yields_required,
 )
-from fleet_assets.lib.extract_memo import extraction_of, found_required
 from fleet_assets.lib.failures import FetchOutcome
 from fleet_assets.lib.targets import FieldRule, RecordRules
 
@@ -107,7 +106,7 @@ def _settled(root: Any, rule: FieldRule) -> bool | None:
 
 def yields_required_early(body: bytes, rules: RecordRules, url: str | None = None,
                           content_type: str | None = None) -> bool:
-    """``yields_required``, settled from the start of the page when it can be."""
+    """``extract.yields_required``, settled from the start of the page when it can be."""
     by_name = {f.name: f for f in rules.fields}
     required = [by_name[r] for r in rules.required if r in by_name]
     pending = [f for f in required if _settles_early(f)]
@@ -128,17 +127,6 @@ def yields_required_early(body: bytes, rules: RecordRules, url: str | None = Non
             if not pending:
                 break
     return yields_required(body, rules, url, content_type)
-
-
-def yields_required(body: bytes, rules: RecordRules, url: str | None = None,
-                    content_type: str | None = None) -> bool:
-    """Whether the whole page yields at least one required field.
-
-    Every field is extracted and remembered, so ``extracted_records`` in this process does
-    not parse the page again (``extract_memo.py``).
-    """
-    extraction = extraction_of(body, hashlib.sha256(body).hexdigest(), rules, url, content_type)
-    return found_required(extraction, rules)
 
 
 def _start_of(text: bytes, cut: int) -> Any:
