@@ -43,6 +43,7 @@ os.environ.setdefault("FLEET_START_DATE", "2025-01-01")  # before the partitions
 import dagster as dg  # noqa: E402
 import yaml  # noqa: E402
 
+from bench.env import best  # noqa: E402
 from fleet_assets.automation.partitions import TARGETS_PARTITIONS, fleet_partitions  # noqa: E402
 from fleet_assets.settings import LOCAL_INSTANCE_YAML, REPO_ROOT  # noqa: E402
 from fleet_assets.state import history  # noqa: E402
@@ -191,15 +192,6 @@ def _targets_file(path: Path, names: list[str]) -> Path:
     doc["targets"] = [{**shop, "name": name} for name in names]
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
-
-
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def measure(home: Path, names: list[str], targets: Path, repeat: int) -> dict[str, float]:

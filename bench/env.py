@@ -151,6 +151,16 @@ def shop_target(targets: Path) -> Target:
     return load_targets(targets)["shop"]
 
 
+def best(fn, repeat: int = 3) -> float:
+    """The shortest of ``repeat`` wall-clock timings of ``fn()``, in seconds."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
 class Timer:
     def __enter__(self) -> Timer:
         self.start = time.perf_counter()

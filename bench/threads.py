@@ -35,6 +35,7 @@ from pathlib import Path
 
 from lxml import html
 
+from bench.env import best
 from bench.real_corpus import DOCS_ROOT, docs_targets
 from fleet_assets.lib import manifest as mf
 from fleet_assets.lib.crawl import suspects
@@ -44,15 +45,6 @@ from fleet_assets.lib.store.local import LocalObjectStore
 from fleet_assets.lib.targets import RecordRules, load_targets
 
 DOCS = DOCS_ROOT / "library"
-
-
-def best(fn: Callable[[], object], runs: int = 3) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def in_threads(n: int, fn: Callable[[bytes], object], items: Iterable) -> None:
