@@ -15,10 +15,10 @@ a single link gets the same treatment (``listing.py``). Pages that miss only *so
 fields are not suspects: they are stored and judged downstream as before.
 
 The check runs on every good page, so it reads only as much of the page as it needs: the
-body is parsed incrementally and a required field found complete in the start of the page
-settles it (``yields_required_early``); anything the start cannot settle is judged on the
+start of the body is parsed on its own and a required field found complete there settles
+it (``yields_required_early``); anything the start cannot settle is judged on the
 whole page by ``extract.yields_required``, as before. Only pages of 32 KB or more, and only
-their first third, are read so (see ``_PREFIX_PART``).
+their first 16 KB and then their first third, are read so (see ``_FIRST``).
 
 Reads a target's ``record`` (``required`` and the fields' selectors). ``PartitionCrawler``
 (``crawler.py``) acts on these answers; the metadata counts ``outcome_suspect``,
