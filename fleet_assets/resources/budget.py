@@ -34,6 +34,11 @@ _DDL = """CREATE TABLE IF NOT EXISTS fleet_host_budget (
     host text PRIMARY KEY,
     state jsonb NOT NULL DEFAULT '{}'::jsonb
 )"""
+# ``CREATE TABLE IF NOT EXISTS`` is not safe against itself: two workers starting together
+# on a fresh database can both pass the check and one fails on the catalog's unique index
+# (UniqueViolation on pg_type_typname_nsp_index, seen with 3 processes at once). The
+# creation holds this transaction-scoped advisory lock (an arbitrary constant: "fleetbud").
+_DDL_LOCK = 0x666C656574627564
 
 
 class PostgresBudget(HostBudget):
@@ -50,6 +55,7 @@ class PostgresBudget(HostBudget):
         self._connect = lambda: psycopg2.connect(dsn)
         self._local = threading.local()
         with self._connection() as conn, conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
             cur.execute(_DDL)
 
     def _connection(self):
