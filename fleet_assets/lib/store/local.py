@@ -25,7 +25,8 @@ from fleet_assets.lib.store.base import ObjectMissing, ObjectStore, check_key
 
 @dataclass(frozen=True)
 class LocalObjectStore:
-    """A directory as an object store; temp-file + rename/link makes writes atomic."""
+    """A directory as an object store: an unnamed file linked at the key (``put_if_absent``)
+    or a temp file renamed over it (``put``) makes every write atomic."""
 
     root: Path
     _unsynced: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
