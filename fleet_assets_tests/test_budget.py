@@ -319,3 +319,34 @@ def test_the_environment_switch_picks_the_budget_and_bad_settings_name_the_varia
     with pytest.raises(dg.Failure, match="use 'local' or 'postgres'"):
         HostBudgetResource(backend="redis").get_budget()
 
+
+
+def test_a_request_that_wakes_late_for_its_start_books_another(tmp_path):
+    """Sent late, it would reach the host next to the following start: 12 in a second."""
+    t = FakeTime()
+    overshoot = [0.06, 0.0]  # the first wait ends 60 ms late (a busy machine), the next on time
+
+    def sleep(seconds: float) -> None:
+        t.sleep(seconds + (overshoot.pop(0) if overshoot else 0.0))
+
+    mine = LocalBudget(tmp_path, clock=t.clock, sleep=sleep, reuse_seconds=1.0)
+    limits = Limits(4, min_interval=0.1)
+    first = mine.acquire("h", limits)  # at once: no wait, nothing to be late for
+    second = mine.acquire("h", limits)  # booked 1000.1, woke 1000.16: rebooked for 1000.2
+    assert first.granted_at == pytest.approx(1000.0)
+    assert second.granted_at == pytest.approx(1000.2)
+    assert [lid for lid, _ in mine.state("h").leases] == [first.lease_id, second.lease_id]
+    mine.release(first, "ok")
+    mine.release(second, "ok")
+    assert mine.state("h").leases == () and mine.state("h").next_start == pytest.approx(1000.3)
+
+
+def test_a_machine_that_is_always_late_still_sends_after_a_few_tries(tmp_path):
+    t = FakeTime()
+    mine = LocalBudget(tmp_path, clock=t.clock, sleep=lambda s: t.sleep(s + 0.05),
+                       reuse_seconds=1.0)
+    limits = Limits(1, min_interval=0.1)
+    mine.release(mine.acquire("h", limits), "ok")
+    lease = mine.acquire("h", limits)
+    assert not isinstance(lease, Deferred)
+    assert [lid for lid, _ in mine.state("h").leases] == [lease.lease_id]  # the rest aborted

@@ -54,6 +54,11 @@ from fleet_assets.lib.crawl.ratelimit import (
 )
 
 T = TypeVar("T")
+# A rate-limited request that wakes more than this share of the interval after the start it
+# booked books a new start instead (at most ``LATE_RETRIES`` times, then it goes): sends stay
+# within a quarter interval of starts that are a whole interval apart, on a busy machine too.
+LATE = 0.25
+LATE_RETRIES = 3
 Transition = Callable[[HostState, float], tuple[HostState, T]]
 
 
@@ -100,6 +105,7 @@ class HostBudget(ABC):
         max_wait = self.max_wait if max_wait is None else max_wait
         lease_id = uuid.uuid4().hex[:16]
         started = self._clock()
+        late = 0
         while True:
             # Asked on every round: a lease this process kept may be the slot being waited for.
             kept = self._take_kept(host, limits)
@@ -107,15 +113,27 @@ class HostBudget(ABC):
                 return kept
             remaining = max(0.0, started + max_wait - self._clock())
 
-            def step(state: HostState, now: float, remaining: float = remaining):
+            def step(state: HostState, now: float, remaining: float = remaining,
+                     lease_id: str = lease_id):
                 decision = grant(state, now, limits, lease_id, horizon=remaining, poll=self.poll)
                 return decision.state, decision.answer
 
             answer: Grant | Busy = self._transact(host, step)
             if isinstance(answer, Grant):
+                slot = self._clock() + answer.wait
                 if answer.wait > 0:
                     self._sleep(answer.wait)
                 now = self._clock()
+                if (limits.min_interval > 0 and now - slot > LATE * limits.min_interval
+                        and late < LATE_RETRIES):
+                    # Woke too late for the start it booked: sent now, it could reach the
+                    # host right next to the following start (the host would see 12 requests
+                    # in a second with 10 booked). Its start is spent; book another.
+                    late += 1
+                    self._release(Lease(host, lease_id, 0.0, answer.probe, limits, now),
+                                  "aborted")
+                    lease_id = uuid.uuid4().hex[:16]
+                    continue
                 return Lease(host, lease_id, now - started, answer.probe, limits, now)
             if answer.retry_in > remaining:
                 # Spread the callers that give up together, so they do not come back together.
