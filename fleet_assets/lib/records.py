@@ -13,13 +13,14 @@ Reads a target's ``record`` rules (fields, ``required``, ``id``); no settings.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
@@ -28,6 +29,8 @@ from fleet_assets.lib.failures import ConfigError
 from fleet_assets.lib.store.base import CorruptObject
 from fleet_assets.lib.targets import RecordRules
 
+T = TypeVar("T")
+R = TypeVar("R")
 SAMPLE_URLS = 5
 REPORT_VERSION = 1
 # Enough to keep every core parsing (and a remote store's reads overlapped), few enough that
@@ -125,47 +128,47 @@ def extract_partition(entries: Iterable[mf.ManifestEntry], read: Callable[[mf.Ma
             return exc
         return extract_record(body, rules, entry.final_url or entry.url, entry.content_type)
 
+    rows: list[dict[str, Any]] = []
+    parsed = no_fields = 0
     stored = [e for e in entries if e.status == mf.STORED]
-    pool = ThreadPoolExecutor(max(1, min(threads, len(stored))), thread_name_prefix="extract")
-    try:
-        results = pool.map(one, stored) if threads > 1 else map(one, stored)
-        rows, parsed, no_fields = _fold(stored, results, rules, target, date, found, missing,
-                                        drifted, corrupt)
-    finally:  # a page that raised (a store outage) ends the step: the rest is not read
-        pool.shutdown(cancel_futures=True)
+    with _in_order(one, stored, threads) as results:
+        for entry, extraction in zip(stored, results, strict=True):
+            if isinstance(extraction, CorruptObject):
+                corrupt.append(extraction)
+                continue
+            parsed += 1
+            found.update(extraction.found)
+            no_fields += not extraction.found
+            if not extraction.complete:
+                missing.update(extraction.missing_required)
+                drifted.append(entry.url)
+                continue
+            identity = extraction.values.get(rules.id_field) if rules.id_field else None
+            if identity is None:  # the URL names the item on every day: its date becomes {date}
+                identity = keys.url_identity(entry.url, date)
+            rows.append({
+                "natural_key": entry.natural_key,
+                "item_key": keys.item_key(target, str(identity)),
+                "target": target,
+                "date": date,
+                "url": entry.url,
+                "content_sha256": entry.content_sha256,
+                "data": json.dumps(extraction.values, sort_keys=True, ensure_ascii=False),
+            })
     report = RecordsReport(pages=len(entries), pages_parsed=parsed, records=len(rows),
                            pages_with_no_fields=no_fields, missing_required=dict(missing),
                            fields_found=dict(found), sample_urls=tuple(sorted(drifted)[:SAMPLE_URLS]))
     return Extracted(rows, report, tuple(corrupt))
 
 
-def _fold(stored: list[mf.ManifestEntry], results: Iterable[Extraction | CorruptObject],
-          rules: RecordRules, target: str, date: str, found: Counter[str], missing: Counter[str],
-          drifted: list[str], corrupt: list[CorruptObject]) -> tuple[list[dict[str, Any]], int, int]:
-    """Rows from the pages' extractions, in manifest order; counts into the given counters."""
-    rows: list[dict[str, Any]] = []
-    parsed = no_fields = 0
-    for entry, extraction in zip(stored, results, strict=True):
-        if isinstance(extraction, CorruptObject):
-            corrupt.append(extraction)
-            continue
-        parsed += 1
-        found.update(extraction.found)
-        no_fields += not extraction.found
-        if not extraction.complete:
-            missing.update(extraction.missing_required)
-            drifted.append(entry.url)
-            continue
-        identity = extraction.values.get(rules.id_field) if rules.id_field else None
-        if identity is None:  # the URL names the item on every day: its date becomes {date}
-            identity = keys.url_identity(entry.url, date)
-        rows.append({
-            "natural_key": entry.natural_key,
-            "item_key": keys.item_key(target, str(identity)),
-            "target": target,
-            "date": date,
-            "url": entry.url,
-            "content_sha256": entry.content_sha256,
-            "data": json.dumps(extraction.values, sort_keys=True, ensure_ascii=False),
-        })
-    return rows, parsed, no_fields
+@contextlib.contextmanager
+def _in_order(fn: Callable[[T], R], items: list[T], threads: int) -> Iterator[Iterator[R]]:
+    """``fn`` over ``items``, results in their order, in up to ``threads`` threads."""
+    if threads <= 1 or len(items) <= 1:
+        yield map(fn, items)
+        return
+    pool = ThreadPoolExecutor(min(threads, len(items)), thread_name_prefix="extract")
+    try:
+        yield pool.map(fn, items)
+    finally:  # a page that raised (a store outage) ends the step: the rest is not read
+        pool.shutdown(cancel_futures=True)
