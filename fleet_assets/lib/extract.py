@@ -19,7 +19,6 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -62,12 +61,6 @@ class Page:
     encoding: str
 
 
-@lru_cache(maxsize=512)
-def _check(css: str | None, xpath: str | None) -> None:
-    """Compile once to refuse a bad selector with its reason (cached: checked once)."""
-    _build(css, xpath)
-
-
 def _build(css: str | None, xpath: str | None) -> etree.XPath:
     if css is not None:
         try:
@@ -94,7 +87,6 @@ def _compile(css: str | None, xpath: str | None) -> etree.XPath:
         cache = _selectors.cache = {}
     compiled = cache.get((css, xpath))
     if compiled is None:
-        _check(css, xpath)
         if len(cache) >= 512:
             cache.clear()
         compiled = cache[(css, xpath)] = _build(css, xpath)
