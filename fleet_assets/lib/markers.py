@@ -104,9 +104,9 @@ class MarkerMatcher:
 
     def __init__(self, markers: tuple[str, ...], patterns: tuple[str, ...]) -> None:
         self._literals = tuple((m, m.encode().lower()) for m in markers)
-        self._patterns = tuple(
-            (p, folds_safely(p), re.compile(p.encode(), 0 if folds_safely(p) else re.IGNORECASE))
-            for p in patterns)
+        safe = [folds_safely(p) for p in patterns]
+        self._patterns = tuple((p, ok, re.compile(p.encode(), 0 if ok else re.IGNORECASE))
+                               for p, ok in zip(patterns, safe, strict=True))
 
     def first(self, body: bytes) -> str | None:
         lowered = body.lower()
