@@ -19,11 +19,11 @@ import pytest
 
 from fleet_assets.assets import ALL
 from fleet_assets.automation.partitions import fleet_partitions, partition_key, split
-from fleet_assets.checks import DRIFT_CHECKS
 from fleet_assets.lib import keys
 from fleet_assets.lib import manifest as mf
 from fleet_assets.resources import build_resources
 from fleet_assets.resources.store import ObjectStoreResource
+from fleet_assets.state.circuit import DRIFT_CHECK_NAMES
 from fleet_assets.state.instance import register_targets
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,6 +61,38 @@ def sql(db, query, params=()):
             return cur.fetchall()
     finally:
         con.close()
+
+
+def backfill_state(instance: dg.DagsterInstance, partitions: list[str]) -> str | None:
+    """``"done"`` when every partition has a successful run and no run is still going,
+    ``"failed"`` as soon as a run failed and will not be retried, else None (keep waiting).
+
+    Counting runs is not enough: a run retried by ``run_retries`` is a third run."""
+    runs = instance.get_runs()
+    if any(r.status == dg.DagsterRunStatus.FAILURE and r.tags.get("dagster/will_retry") != "true"
+           for r in runs):
+        return "failed"
+    succeeded = {r.tags.get("dagster/partition") for r in runs
+                 if r.status == dg.DagsterRunStatus.SUCCESS}
+    if succeeded >= set(partitions) and all(r.is_finished for r in runs):
+        return "done"
+    return None
+
+
+def run_report(instance: dg.DagsterInstance) -> str:
+    """Each run's partition and status, and the messages of its failure events."""
+    lines = []
+    for run in instance.get_runs():
+        lines.append(f"run {run.run_id} {run.tags.get('dagster/partition')} {run.status.value} "
+                     f"retry={run.tags.get('dagster/will_retry')}")
+        if run.status == dg.DagsterRunStatus.SUCCESS:
+            continue
+        for event in instance.all_logs(run.run_id):
+            if event.dagster_event_type in (dg.DagsterEventType.STEP_FAILURE,
+                                            dg.DagsterEventType.RUN_FAILURE,
+                                            dg.DagsterEventType.ENGINE_EVENT):
+                lines.append(f"  {event.dagster_event_type.value}: {event.message}"[:2000])
+    return "\n".join(lines)
 
 
 @pytest.mark.services
@@ -110,7 +142,7 @@ def test_materializations_and_check_results_are_recorded_in_postgres(prod_home, 
     assert rows == [(3,)]
     # the test's own check and the pipeline's drift checks, all recorded in PostgreSQL
     assert sql(prod_home, "SELECT count(*) FROM asset_check_executions WHERE run_id = %s",
-               (result.run_id,)) == [(1 + len(DRIFT_CHECKS),)]
+               (result.run_id,)) == [(1 + len(DRIFT_CHECK_NAMES),)]
 
 
 @pytest.mark.services
@@ -132,16 +164,17 @@ def test_partitioned_backfill_runs_through_the_daemon_and_is_recorded_in_postgre
         env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 1200  # a budget for two busy cores, not a benchmark
+        deadline = time.monotonic() + 600  # a budget for two busy cores, not a benchmark
         while time.monotonic() < deadline:
-            runs = instance.get_runs()
-            if len(runs) == 2 and all(r.is_finished for r in runs):
+            state = backfill_state(instance, partitions.split(","))
+            if state is not None:
                 break
             assert daemon.poll() is None, (tmp_path / "daemon.log").read_text()[-3000:]
             time.sleep(1)
         else:
-            pytest.fail("backfill runs did not finish in 1200 s:\n"
-                        + (tmp_path / "daemon.log").read_text()[-3000:])
+            pytest.fail("backfill runs did not finish in 600 s:\n" + run_report(instance)
+                        + "\n" + (tmp_path / "daemon.log").read_text()[-3000:])
+        assert state == "done", run_report(instance)
     finally:
         os.killpg(daemon.pid, signal.SIGTERM)
         try:
@@ -158,7 +191,7 @@ def test_partitioned_backfill_runs_through_the_daemon_and_is_recorded_in_postgre
         assert len(backfills) == 1 and sorted(backfills[0].partition_names) == sorted(partitions.split(","))
         runs = reader.get_runs(filters=dg.RunsFilter.for_backfill(backfills[0].backfill_id))
         assert sorted(r.tags["dagster/partition"] for r in runs) == sorted(partitions.split(","))
-        assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs), run_report(reader)
         # one target, limit 1 per target: the daemon ran the two partitions one after the other
         spans = sorted((rec.start_time, rec.end_time) for rec in reader.get_run_records(
             filters=dg.RunsFilter(run_ids=[r.run_id for r in runs])))
