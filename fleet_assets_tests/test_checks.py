@@ -57,3 +57,27 @@ def test_a_drop_in_volume_warns_against_the_median_of_healthy_days(tmp_path, mon
     assert not volume.passed and volume.severity == dg.AssetCheckSeverity.WARN
     assert volume.metadata["baseline_median"].value == 10
     assert result.success  # WARN reports, it does not block
+
+
+def test_one_drift_check_can_run_alone_and_each_keeps_its_own_result(tmp_path, monkeypatch):
+    """The four checks share one step, but the UI can still run one of them by itself."""
+    instance, store = setup(tmp_path, monkeypatch)
+    assert day(instance, store, DAYS[0], 3).success
+    assert set(evaluations(dg.materialize(
+        [extracted_records, *DRIFT_CHECKS], instance=instance, resources=build_resources(),
+        partition_key=partition_key(DAYS[0], "jobs"), raise_on_error=False,
+        selection=dg.AssetSelection.assets("extracted_records").without_checks()
+        | dg.AssetSelection.checks(dg.AssetCheckKey(dg.AssetKey("extracted_records"), "min_records")),
+    ))) == {"min_records"}
+    steps = {e.step_key for e in day(instance, store, DAYS[1], 3).all_events
+             if e.event_type_value == "STEP_START"}
+    assert len(steps) == 2  # extracted_records and one step for the four checks
+
+
+def test_a_failed_check_in_the_shared_step_still_reports_the_other_three(tmp_path, monkeypatch):
+    instance, store = setup(tmp_path, monkeypatch)
+    result = day(instance, store, DAYS[0], 0)  # nothing to extract: min_records fails
+    found = evaluations(result)
+    assert set(found) == {"required_field_coverage", "schema_drift", "min_records",
+                          "volume_anomaly"}
+    assert not found["min_records"].passed and not result.success

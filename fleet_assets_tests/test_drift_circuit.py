@@ -114,7 +114,7 @@ def test_drift_halts_only_that_target_opens_its_circuit_and_alerts_once(
     for date in BEFORE:
         result = run(instance, date, "jobs")
         assert result.success, date
-        assert len(check_results(result)) == len(DRIFT_CHECKS)
+        assert len(check_results(result)) == len(DRIFT_CHECK_NAMES)
         assert all(e.passed for e in check_results(result).values())
     assert circuit_state(instance, "jobs").status == "closed"
 
@@ -125,8 +125,11 @@ def test_drift_halts_only_that_target_opens_its_circuit_and_alerts_once(
     assert materialized(drifted) == {"raw_pages", "extracted_records"}
     stopped = [r.user_message for r in instance.all_logs(drifted.run_id)
                if r.step_key == "daily_aggregates" and r.user_message]
-    assert len(stopped) == 1 and "Not executing" in stopped[0]
-    assert "required_field_coverage" in stopped[0] and "schema_drift" in stopped[0]
+    assert len(stopped) == 1 and "Not executing" in stopped[0] and "drift_checks" in stopped[0]
+    why = [r.dagster_event.step_failure_data.error.message
+           for r in instance.all_logs(drifted.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+           if r.step_key == "drift_checks"]
+    assert len(why) == 1 and "required_field_coverage" in why[0] and "schema_drift" in why[0]
     meta = failed_evaluation(instance, "required_field_coverage", f"{D}|jobs")
     assert meta["required_field_coverage"] == 0 and meta["pages_with_no_fields"] == 15
     assert len(meta["sample_urls"]) == 5 and all(f"/jobs/{D}/job/" in u for u in meta["sample_urls"])
@@ -391,8 +394,9 @@ def test_a_new_instance_over_the_same_store_alerts_its_own_openings(fleet_env, s
 
 
 def test_the_circuit_reads_every_blocking_drift_check():
-    assert {c.check_key.name for c in DRIFT_CHECKS} == set(DRIFT_CHECK_NAMES)
+    assert sorted(key.name for c in DRIFT_CHECKS for key in c.check_keys) == sorted(DRIFT_CHECK_NAMES)
     assert all(spec.blocking for c in DRIFT_CHECKS for spec in c.check_specs)
+    assert len(DRIFT_CHECKS) == 1  # one step evaluates them all (one step process, not four)
 
 
 def test_the_ingest_job_stops_aggregates_of_a_drifted_partition(drift_env, fleet_env):
