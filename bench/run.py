@@ -29,6 +29,7 @@ from bench.env import (
     DATE,
     SHOP_FIELDS,
     Timer,
+    best,
     dagster_run,
     fleet_home,
     library_run,
@@ -141,15 +142,22 @@ def extraction(home: Path, targets: Path, urls: list[str]) -> Figure:
             out.append((nodes[0].get(attr) if attr else nodes[0].text_content()) if nodes else None)
         return out
 
-    with Timer() as theirs:
+    def theirs_pass() -> None:
         for b in bodies:
             bare(b)
-    with Timer() as ours:
+
+    def ours_pass() -> None:
         for b, u in zip(bodies, urls, strict=True):
             extract_record(b, rules, u)
-    ratio = theirs.seconds / ours.seconds
+
+    # Three alternated passes, the fastest of each: one pass of each side took ~1 s, so a
+    # burst of load from another process during one of them moved the ratio by 0.1.
+    theirs = ours = float("inf")
+    for _ in range(3):
+        theirs, ours = min(theirs, best(theirs_pass, 1)), min(ours, best(ours_pass, 1))
+    ratio = theirs / ours
     return Figure(f"extraction, {len(bodies):,} pages, extract_record vs bare lxml + same selectors",
-                  _pps(len(bodies), ours.seconds), _pps(len(bodies), theirs.seconds), ratio,
+                  _pps(len(bodies), ours), _pps(len(bodies), theirs), ratio,
                   ">= 0.7x", ratio >= 0.7)
 
 
