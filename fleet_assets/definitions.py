@@ -6,8 +6,8 @@ from fleet_assets.assets import ALL as ASSETS
 from fleet_assets.assets import HEALTH
 from fleet_assets.assets.health import target_history_specs
 from fleet_assets.automation.celery import scaleout_jobs
+from fleet_assets.automation.jobs import EXECUTOR, ingest_job
 from fleet_assets.automation.jobs import JOBS as AUTOMATION_JOBS
-from fleet_assets.automation.jobs import ingest_job
 from fleet_assets.automation.schedules import SCHEDULES
 from fleet_assets.automation.sensors import SENSORS
 from fleet_assets.resources import build_resources
@@ -19,4 +19,5 @@ defs = dg.Definitions(
     schedules=SCHEDULES,
     sensors=SENSORS,
     resources=build_resources(),
+    executor=EXECUTOR,
 )
