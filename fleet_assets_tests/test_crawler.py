@@ -8,6 +8,7 @@ import threading
 import time
 
 import dagster as dg
+import pytest
 from retry_support import targets_file
 
 from fleet_assets.lib import manifest as mf
@@ -134,3 +135,23 @@ def test_dagster_yaml_limits_runs_per_target(tmp_path, monkeypatch):
     assert by_key["dagster/partition/target"]["value"] == {"applyLimitPerUniqueValue": True}
     assert by_key["dagster/partition/target"]["limit"] >= 1
 
+
+
+class FailingStore(LocalObjectStore):
+    """The local store, with raw page writes failing (a full disk, a store outage)."""
+
+    def put_if_absent(self, key, data):
+        if key.endswith(".html.gz") and "/_listing/" not in key:
+            raise OSError(28, "No space left on device")
+        return super().put_if_absent(key, data)
+
+
+def test_an_attempt_that_fails_stops_at_the_pages_in_flight(fleet_env, sandbox, tmp_path):
+    """A store outage (or a cancelled run) ends the attempt: the queued pages are not fetched."""
+    rec = Recording()
+    target = load_targets(targets_file(tmp_path, jobs={"politeness": {"max_concurrency": 2}}))["jobs"]
+    attempt = PartitionCrawler(target=target, date=DATE, store=FailingStore(fleet_env), fetcher=rec,
+                               taxonomy=Taxonomy(), policies=dict(DEFAULT_POLICIES), rng=random.Random(1))
+    with pytest.raises(OSError, match="No space left"):
+        attempt.run()
+    assert 1 <= len(rec.pages()) <= 4  # the pages in flight when the first write failed, not all 15
