@@ -17,9 +17,9 @@ import codecs
 
 from w3lib.encoding import (
     html_body_declared_encoding,
-    html_to_unicode,
     http_content_type_encoding,
     read_bom,
+    to_unicode,
 )
 
 
@@ -32,26 +32,37 @@ def _detect(body: bytes) -> str:
     return "utf-8"
 
 
-def _utf16_rules(body: bytes, content_type: str | None) -> str | None:
-    """The Content-Type w3lib should see once the WHATWG UTF-16 rules are applied."""
-    if read_bom(body)[0]:
-        return content_type  # a BOM wins over everything, w3lib already does that
+def _declared(body: bytes, content_type: str | None) -> tuple[str, int]:
+    """The encoding to decode with and the bytes to skip (a BOM), in WHATWG order: BOM,
+    then the HTTP charset, then <meta>, then ``_detect``.
+
+    w3lib's ``html_to_unicode`` applies the same order; it is not called because the two
+    UTF-16 rules must see the <meta> label before it does, and it would scan the <meta> a
+    second time (a regex over the head of every page)."""
+    bom_encoding, bom = read_bom(body)
+    if bom_encoding is not None and bom is not None:
+        return bom_encoding, len(bom)
     header = http_content_type_encoding(content_type)
     if header is not None:
-        # WHATWG's "utf-16" label is UTF-16LE; w3lib decodes it as big-endian.
-        return "text/html; charset=utf-16-le" if header == "utf-16" else content_type
+        # WHATWG's "utf-16" label is UTF-16LE; w3lib resolves it to big-endian.
+        return ("utf-16-le" if header == "utf-16" else _sized(header)), 0
     meta = html_body_declared_encoding(body)
-    if meta is not None and codecs.lookup(meta).name.startswith("utf-16"):
-        return "text/html; charset=utf-8"
-    return content_type
+    if meta is not None:
+        return ("utf-8" if codecs.lookup(meta).name.startswith("utf-16") else _sized(meta)), 0
+    return _detect(body), 0
+
+
+def _sized(encoding: str) -> str:
+    """w3lib's reading of a label without a byte order: big-endian."""
+    return encoding + "-be" if encoding in {"utf-16", "utf-32"} else encoding
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """``(encoding, text)``: BOM, then the HTTP charset, then <meta>, then detection."""
-    encoding, text = html_to_unicode(_utf16_rules(body, content_type), body,
-                                     auto_detect_fun=_detect)
+    encoding, skip = _declared(body, content_type)
+    text = to_unicode(body[skip:] if skip else body, encoding)
     if (codecs.lookup(encoding).name == "utf-8" and "\ufffd" in text
-            and not body.startswith(codecs.BOM_UTF8) and _detect(body) != "utf-8"):
+            and not skip and _detect(body) != "utf-8"):
         # The one lie servers commonly tell: "utf-8" over Latin-1 bytes. Other declared
         # charsets are trusted (a stray bad byte in Shift_JIS must not turn it into cp1252).
         return "cp1252", body.decode("cp1252", "replace")
