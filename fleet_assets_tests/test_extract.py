@@ -201,3 +201,26 @@ def test_links_differing_only_in_their_fragment_are_one_link_in_first_order():
             b'<a href=" a.html ">8</a><a href="javascript:x#y">9</a>')
     links = extract_links(body, Selector(css="a", attr="href"), "http://h.example/d/i.html")
     assert links == ["http://h.example/d/b.html", "http://h.example/d/a.html"]
+
+
+def test_the_fast_join_of_root_relative_links_agrees_with_urljoin():
+    """``_join`` skips urljoin for plain root-relative paths; on everything else it defers."""
+    import random
+    from urllib.parse import urljoin
+
+    from fleet_assets.lib.extract import _join
+
+    rng = random.Random(7)
+    pieces = ["a", "img", "x.png", ".", "..", "", "%20", "~u", "b;p", "q?x=1", "#f", "//h", "\\",
+              " ", "\t", "é", "A-_", "@:", "'()", "*+,", "=&$!"]
+    bases = ["http://h.example/dir/page.html", "https://H.example:8443/a/b/", "HTTP://h/",
+             "http://h.example", "https://user@h.example/p?q=1#f", "ftp://h/x", "file:///tmp/a.html"]
+    checked = 0
+    for _ in range(20000):
+        raw = "/" + "/".join(rng.choice(pieces) for _ in range(rng.randrange(1, 5)))
+        if rng.random() < 0.2:
+            raw += "/"
+        base = rng.choice(bases)
+        assert _join(base, raw) == urljoin(base, raw), (base, raw)
+        checked += 1
+    assert checked == 20000

@@ -15,6 +15,7 @@ resolve against the page's own URL, which is the URL *after redirects* the calle
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import threading
 from collections.abc import Iterable
@@ -124,7 +125,7 @@ def thread_parser() -> html.HTMLParser:
 def parse_page(body: bytes, url: str | None = None, content_type: str | None = None
                ) -> Page | None:
     """Decode and parse ``body``; None for an empty or unparseable body."""
-    if not body or not body.strip():
+    if not body or body.isspace():  # isspace: no copy of the body, unlike strip
         return None
     encoding, text = decode_html(body, content_type)
     try:
@@ -179,7 +180,30 @@ def select_first(doc: Any, sel: Selector, base_url: str | None = None) -> str | 
     return None
 
 
+# A root-relative path ``urljoin`` would return unchanged after the base's origin: no empty,
+# "." or ".." segment (urljoin collapses or resolves those), no params, query, fragment,
+# backslash, whitespace or control character (urlsplit treats each specially).
+_PLAIN_PATH = re.compile(r"(?:/[A-Za-z0-9\-._~!$&'()*+,=:@%]+)+/?")
+
+
+@functools.lru_cache(maxsize=1024)
+def _origin(base_url: str) -> str | None:
+    """``scheme://netloc`` of an http(s) base URL, else None (one base per page)."""
+    parts = urlsplit(base_url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}"
+    return None
+
+
 def _join(base_url: str, raw: str) -> str:
+    """``urljoin(base_url, raw)``; a plain root-relative path (``/img/a.png``, the common
+    case) is appended to the base's origin without parsing both URLs (~14% of the records
+    step's CPU on the sandbox's pages; a test checks both agree on generated URLs)."""
+    if raw[:1] == "/" and _PLAIN_PATH.fullmatch(raw) and not any(
+            seg in (".", "..") for seg in raw.split("/")):
+        origin = _origin(base_url)
+        if origin is not None:
+            return origin + raw
     try:
         return urljoin(base_url, raw)
     except ValueError:  # a malformed URL (``http://[bad``) stays as the page wrote it
