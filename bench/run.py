@@ -150,11 +150,13 @@ def extraction(home: Path, targets: Path, urls: list[str]) -> Figure:
         for b, u in zip(bodies, urls, strict=True):
             extract_record(b, rules, u)
 
-    # Three alternated passes, the fastest of each: one pass of each side took ~1 s, so a
-    # burst of load from another process during one of them moved the ratio by 0.1.
+    # Both sides run in this thread only: CPU time, the fastest of three alternated passes
+    # each. One wall-clock pass of each side (~1 s) moved the ratio by 0.1 when another
+    # process took the core for a moment.
     theirs = ours = float("inf")
     for _ in range(3):
-        theirs, ours = min(theirs, best(theirs_pass, 1)), min(ours, best(ours_pass, 1))
+        theirs = min(theirs, best(theirs_pass, 1, time.process_time))
+        ours = min(ours, best(ours_pass, 1, time.process_time))
     ratio = theirs / ours
     return Figure(f"extraction, {len(bodies):,} pages, extract_record vs bare lxml + same selectors",
                   _pps(len(bodies), ours), _pps(len(bodies), theirs), ratio,
