@@ -26,7 +26,11 @@ CAFE = "<h1>Caf\u00e9</h1>"
     # nothing declared: strict UTF-8, else cp1252
     (CAFE.encode(), None, "utf-8"),
     (CAFE.encode("cp1252"), "text/html; charset=x-foo", "cp1252"),
+    # the common lie: "utf-8" (header or <meta>) over Latin-1 bytes
+    (CAFE.encode("cp1252"), "text/html; charset=utf-8", "cp1252"),
+    (('<meta charset="utf-8">' + CAFE).encode("cp1252"), None, "cp1252"),
 ])
 def test_the_encoding_a_browser_would_use(body, content_type, encoding):
     assert sniff_encoding(body, content_type) == encoding
+    assert decode_html(body, content_type)[0] == encoding  # sniff_encoding does not decode
     assert "Caf\u00e9" in decode_html(body, content_type)[1]

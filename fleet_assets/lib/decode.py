@@ -25,6 +25,8 @@ from w3lib.encoding import (
 
 def _detect(body: bytes) -> str:
     """Last resort when nothing declares a charset: strict UTF-8, else cp1252 (never fails)."""
+    if body.isascii():  # valid UTF-8, found without decoding
+        return "utf-8"
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
@@ -70,5 +72,10 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
 
 
 def sniff_encoding(body: bytes, content_type: str | None = None) -> str:
-    """The encoding a browser would use for ``body`` served with ``content_type``."""
-    return decode_html(body, content_type)[0]
+    """The encoding a browser would use for ``body`` served with ``content_type``: the one
+    ``decode_html`` reports, without decoding the body (only a body said to be UTF-8 is
+    checked, and an ASCII one needs no check)."""
+    encoding, skip = _declared(body, content_type)
+    if codecs.lookup(encoding).name == "utf-8" and not skip and _detect(body) != "utf-8":
+        return "cp1252"  # decode_html's rule: "utf-8" over bytes that are not UTF-8
+    return encoding
