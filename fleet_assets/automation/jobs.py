@@ -14,11 +14,12 @@ NO_RERUN_OF_FAILED_STEPS = {"dagster/retry_on_asset_or_op_failure": "false"}
 # Dagster's default executor (multiprocess, or in_process by run config) with in_process as
 # its default. A partition's steps form one chain (raw_pages -> extracted_records -> the drift
 # checks -> daily_aggregates), so a process per step only adds start-up: each step process
-# imports Dagster and loads the code location, ~3.4 s of CPU (python -m bench.steps: a run of
-# one partition used 4.0x the CPU of the same run in process). In process, a step waiting
-# for its retry sleeps instead of keeping the run worker busy. Runs still get their own
-# process from the run launcher, and `execution: {config: {multiprocess: {}}}` in a run's
-# config (`fleet backfill --executor multiprocess`) still chooses a process per step.
+# imports Dagster and loads the code location, ~3.4 s of CPU (python -m bench.steps: one
+# partition's run with a process per step used 3.4-3.7x the CPU of the same run in process).
+# In process, a step waiting for its retry sleeps instead of keeping the run worker busy.
+# Runs still get their own process from the run launcher, and `execution: {config:
+# {multiprocess: {}}}` in a run's config (`fleet backfill --executor multiprocess`) still
+# chooses a process per step.
 EXECUTOR = dg.multi_or_in_process_executor.configured(
     lambda config: config,
     name="in_process_or_multiprocess",
