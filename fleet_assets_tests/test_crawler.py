@@ -146,12 +146,40 @@ class FailingStore(LocalObjectStore):
         return super().put_if_absent(key, data)
 
 
-def test_an_attempt_that_fails_stops_at_the_pages_in_flight(fleet_env, sandbox, tmp_path):
-    """A store outage (or a cancelled run) ends the attempt: the queued pages are not fetched."""
-    rec = Recording()
+def test_an_attempt_that_fails_stops_at_the_pages_in_flight(fleet_env, sandbox, tmp_path, monkeypatch):
+    """A store outage (or a cancelled run) ends the attempt: the queued pages are not fetched.
+
+    Two threads; the first two pages fail to store; later fetches wait until the attempt's
+    pool is shut down, so at most the two threads' next pages start after them: 2-4 pages of
+    15, whatever the timing (all 15 before pool.shutdown(cancel_futures=True))."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fleet_assets.lib.crawl import crawler as crawler_module
+
+    gate = threading.Event()
+    started = []
+
+    class GatedPool(ThreadPoolExecutor):
+        def shutdown(self, wait=True, *, cancel_futures=False):
+            super().shutdown(wait=False, cancel_futures=cancel_futures)
+            gate.set()  # what was not cancelled may run now
+            super().shutdown(wait=wait)
+
+    class Gated(Recording):
+        def fetch(self, url, proxy=None, headers=None):
+            if not url.endswith("/robots.txt"):
+                with self._lock:
+                    started.append(url)
+                    first_two = len(started) <= 2
+                if not first_two:
+                    assert gate.wait(timeout=60), "the attempt never shut its pool down"
+            return super().fetch(url, proxy=proxy, headers=headers)
+
+    monkeypatch.setattr(crawler_module, "ThreadPoolExecutor", GatedPool)
+    rec = Gated()
     target = load_targets(targets_file(tmp_path, jobs={"politeness": {"max_concurrency": 2}}))["jobs"]
     attempt = PartitionCrawler(target=target, date=DATE, store=FailingStore(fleet_env), fetcher=rec,
                                taxonomy=Taxonomy(), policies=dict(DEFAULT_POLICIES), rng=random.Random(1))
     with pytest.raises(OSError, match="No space left"):
         attempt.run()
-    assert 1 <= len(rec.pages()) <= 4  # the pages in flight when the first write failed, not all 15
+    assert 2 <= len(rec.pages()) <= 4
