@@ -271,9 +271,7 @@ def yields_required(body: bytes, rules: RecordRules, url: str | None = None,
     page = parse_page(body, url, content_type)
     if page is None:
         return False
-    by_name = {f.name: f for f in rules.fields}
-    return any(extract_field(page, by_name[r]) is not None for r in rules.required
-               if r in by_name)
+    return any(extract_field(page, rule) is not None for rule in rules.required_fields)
 
 
 def extract_links(body: bytes, sel: Selector, base_url: str, limit: int = 100_000,

@@ -73,6 +73,12 @@ class RecordRules:
     def field_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
 
+    @property
+    def required_fields(self) -> tuple[FieldRule, ...]:
+        """The rules of the required fields, in ``required`` order."""
+        by_name = {f.name: f for f in self.fields}
+        return tuple(by_name[r] for r in self.required if r in by_name)
+
 
 @dataclass(frozen=True)
 class Listing:

@@ -107,10 +107,9 @@ def _settled(root: Any, rule: FieldRule) -> bool | None:
 def yields_required_early(body: bytes, rules: RecordRules, url: str | None = None,
                           content_type: str | None = None) -> bool:
     """``extract.yields_required``, settled from the start of the page when it can be."""
-    by_name = {f.name: f for f in rules.fields}
-    required = [by_name[r] for r in rules.required if r in by_name]
+    required = rules.required_fields
     pending = [f for f in required if _settles_early(f)]
-    if pending and len(body) >= _WHOLE_BELOW and body.strip():
+    if pending and len(body) >= _WHOLE_BELOW and not body.isspace():
         text = decode_html(body, content_type)[1].encode("utf-8", "replace")
         for cut in sorted({min(_FIRST, len(text) // _PREFIX_PART), len(text) // _PREFIX_PART}):
             root = _start_of(text, cut)
