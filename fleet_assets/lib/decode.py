@@ -63,12 +63,17 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
     """``(encoding, text)``: BOM, then the HTTP charset, then <meta>, then detection."""
     encoding, skip = _declared(body, content_type)
     text = to_unicode(body[skip:] if skip else body, encoding)
-    if (codecs.lookup(encoding).name == "utf-8" and "\ufffd" in text
-            and not skip and _detect(body) != "utf-8"):
-        # The one lie servers commonly tell: "utf-8" over Latin-1 bytes. Other declared
-        # charsets are trusted (a stray bad byte in Shift_JIS must not turn it into cp1252).
+    # A body that decoded without a replacement character cannot be the lie: not checked.
+    if "\ufffd" in text and _not_utf8(body, encoding, skip):
         return "cp1252", body.decode("cp1252", "replace")
     return encoding, text
+
+
+def _not_utf8(body: bytes, encoding: str, skip: int) -> bool:
+    """The one lie servers commonly tell: "utf-8" (no BOM) over bytes that are not UTF-8,
+    Latin-1 in practice, read as cp1252. Other declared charsets are trusted (a stray bad
+    byte in Shift_JIS must not turn it into cp1252)."""
+    return codecs.lookup(encoding).name == "utf-8" and not skip and _detect(body) != "utf-8"
 
 
 def sniff_encoding(body: bytes, content_type: str | None = None) -> str:
@@ -76,6 +81,4 @@ def sniff_encoding(body: bytes, content_type: str | None = None) -> str:
     ``decode_html`` reports, without decoding the body (only a body said to be UTF-8 is
     checked, and an ASCII one needs no check)."""
     encoding, skip = _declared(body, content_type)
-    if codecs.lookup(encoding).name == "utf-8" and not skip and _detect(body) != "utf-8":
-        return "cp1252"  # decode_html's rule: "utf-8" over bytes that are not UTF-8
-    return encoding
+    return "cp1252" if _not_utf8(body, encoding, skip) else encoding
